@@ -1,0 +1,201 @@
+// Chapter 05 - Process basics.
+//
+// Seeds: 000 §2.1-2.2.2 and §2.2.6, 002 (进程创建, 自定义进程), 003 0x05, 004 §六.
+// Python's multiprocessing.Process, made of a real fork() (or posix_spawn()) underneath:
+// a process from a function, a process from a subclass, start() versus run(), the name
+// pitfall, pids, and the two start methods.
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "wb/chapter.hpp"
+#include "wb/clock.hpp"
+#include "wb/output.hpp"
+#include "wb/process.hpp"
+#include "wb/random.hpp"
+
+namespace {
+
+// The seeds' child function: rest a random 1-3 s, saying so before and after.
+//     def work(name):
+//         rest = random.randint(1, 3)
+//         print(f'{name}开始休息{rest}秒'); time.sleep(rest); print(f'{name}结束休息')
+// Each child draws from its own random stream (seed, child index), so the rests do not depend on
+// which child the kernel runs first.
+void work(const std::string& name) {
+    const auto seconds = wb::rng().uniform_int(1, 3);
+    wb::Span rest("rest", {{"who", name}, {"seconds", seconds}}, fmt::format("{} starts resting {} s", name, seconds));
+    wb::clock::sleep(static_cast<double>(seconds));
+    rest.end(fmt::format("{} finished resting", name));
+}
+
+// Demo 1 - a process from a function (method one in the seed).
+// p1 = Process(target=work, args=('one',)); p1.start()
+void demo_function() {
+    wb::emit("main.begin", {}, "main program starts");
+    // Creating the Process objects starts nothing yet: they are descriptions of children.
+    wb::Process p1(work, std::string("one"));
+    wb::Process p2(work, std::string("two"));
+    // start() forks: from here on two more processes run work() at the same time as main.
+    p1.start();
+    p2.start();
+    // main does not wait, so its last line comes first, exactly as in the seed's output.
+    wb::emit("main.end", {}, "main program ends");
+    wb::note("main printed its last line before either child finished resting: start() returns at once.\n"
+             "(The children are still joined before the next demo, as Python joins them at exit.)");
+}
+
+// Demo 2 - run() instead of start(): no new process at all.
+// run() is simply the method that calls the target; called directly it runs in the caller, one
+// after the other. Watch the pid: it is main's own.
+void demo_run() {
+    wb::emit("main.begin", {}, "main program starts");
+    wb::Process p1(work, std::string("one"));
+    wb::Process p2(work, std::string("two"));
+    p1.run();
+    p2.run();
+    wb::emit("main.end", {}, "main program ends");
+    wb::note("Every line came from the main process's pid, one rest after the other: run() is serial.\n"
+             "Neither object was started, so both pids are still empty.");
+    wb::emit("pids", {{"p1", nullptr}, {"p2", nullptr}, {"p1_started", p1.pid().has_value()}},
+             fmt::format("p1.pid() = {}, p2.pid() = {}", p1.pid() ? "set" : "empty", p2.pid() ? "set" : "empty"));
+}
+
+// Demo 3 - a process from a subclass that overrides run() (method two in the seed).
+//
+// The seed's class sets self.name = name BEFORE calling super().__init__(), and the base
+// constructor overwrites it: the output says NewProcess-1, not one. C++ cannot reproduce that
+// order (a base is always constructed first), but the same mistake has a C++ shape: keeping the
+// name in a field of your own instead of giving it to the base. The process's name - what
+// current_process().name, the events and the error messages use - stays NewProcess-N.
+class NewProcess : public wb::Process {
+public:
+    explicit NewProcess(std::string label) : label_(std::move(label)) {}  // p1: the pitfall
+
+protected:
+    void run() override {
+        const auto seconds = wb::rng().uniform_int(1, 3);
+        // self.name in the seed: the process's own name, not the label we kept.
+        const std::string me = name();
+        wb::Span rest("rest", {{"who", me}, {"label", label_}, {"seconds", seconds}},
+                      fmt::format("{} starts resting {} s", me, seconds));
+        wb::clock::sleep(static_cast<double>(seconds));
+        rest.end(fmt::format("{} finished resting", me));
+    }
+
+private:
+    std::string label_;
+};
+
+// The fix: hand the name to the base (Python: call super().__init__() first, then set self.name).
+class NamedProcess : public wb::Process {
+public:
+    explicit NamedProcess(const std::string& label) { set_name(label); }
+
+protected:
+    void run() override { work(name()); }
+};
+
+void demo_subclass() {
+    wb::emit("main.begin", {}, "main program starts");
+    NewProcess p1("one");
+    NewProcess p2("two");
+    p1.start();
+    p2.start();
+    wb::emit("main.end", {}, "main program ends");
+    p1.join();
+    p2.join();
+    wb::note("The pitfall: the labels 'one' and 'two' never reached the base, so the processes are\n"
+             "called after their class, NewProcess-N, as in the seed's output. The fix:");
+    NamedProcess p3("one");
+    NamedProcess p4("two");
+    p3.start();
+    p4.start();
+    p3.join();
+    p4.join();
+}
+
+// Demo 4 - pids: empty before start(), the child's own pid and its parent's.
+// current_process().pid and getpid() agree; a child's getppid() is main's pid.
+void report_ids(const std::string& label) {
+    const auto me = wb::current_process();
+    wb::emit("ids", {{"label", label}, {"pid", me.pid}, {"getpid", ::getpid()}, {"ppid", ::getppid()}},
+             fmt::format("child {}: current_process().pid = {}, getpid() = {}, getppid() = {}", label, me.pid,
+                         ::getpid(), ::getppid()));
+}
+
+void demo_pids() {
+    std::vector<wb::Process> children;
+    for (int i = 1; i <= 2; ++i) {
+        children.emplace_back(report_ids, std::to_string(i));
+        wb::emit("pid.before_start", {{"name", children.back().name()}, {"pid", nullptr}},
+                 fmt::format("{}.pid() before start(): empty (Python: None)", children.back().name()));
+    }
+    for (auto& p : children) p.start();
+    for (auto& p : children) {
+        wb::emit("pid.after_start", {{"name", p.name()}, {"pid", *p.pid()}},
+                 fmt::format("{}.pid() after start(): {}", p.name(), *p.pid()));
+    }
+    wb::emit("ids", {{"label", "main"}, {"pid", ::getpid()}, {"getpid", ::getpid()}, {"ppid", ::getppid()}},
+             fmt::format("main: pid = {}", ::getpid()));
+    for (auto& p : children) p.join();
+}
+
+// Demo 5 - two start methods: fork and spawn.
+//
+// fork() copies the running parent: the child starts with main's memory as it is now.
+// spawn re-executes this program from the start (posix_spawn of /proc/self/exe) and runs a
+// registered entry point. Everything before the "main guard" runs again in the child: in Python
+// that is the module's top level; here it is Chapter::module_level (see main() below), which
+// prints "module-level code runs" once per program image. That is why the seeds wrap
+// Process() in `if __name__ == '__main__':` - without the guard, each spawned child would start
+// children of its own, and so on.
+std::string g_setting = "initial value";  // changed by main before the children start
+
+void show_setting(const std::string& how) {
+    wb::emit("setting", {{"method", how}, {"setting", g_setting}},
+             fmt::format("{} child sees g_setting = \"{}\"", how, g_setting));
+}
+
+void demo_spawn() {
+    g_setting = "changed by main()";
+    wb::Process forked(show_setting, std::string("fork"));
+    forked.start();
+    forked.join();
+    // The spawned child runs the entry point "show-setting" in a fresh image of the program.
+    wb::Process spawned = wb::Process::spawn("show-setting", {"spawn"});
+    spawned.start();
+    spawned.join();
+    wb::note("The fork child saw main's change; the spawned child started from scratch and saw the\n"
+             "initial value, after printing the module-level line again (it re-ran the top level).");
+    wb::emit("exitcodes", {{"fork", *forked.exitcode()}, {"spawn", *spawned.exitcode()}},
+             fmt::format("exit codes: fork child {}, spawned child {}", *forked.exitcode(), *spawned.exitcode()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return wb::run_chapter(argc, argv, wb::Chapter{
+        .id = "05-process-basics",
+        .title = "Process basics",
+        .description = "Python's multiprocessing.Process on real fork()/posix_spawn(): a process from a\n"
+                       "function and from a subclass, start() vs run(), the name pitfall, pids, and the\n"
+                       "fork and spawn start methods with the main guard.",
+        .demos = {
+            {"function", "Process from a function: start() returns at once, main ends first", demo_function},
+            {"run", "run() instead of start(): serial, in the main process", demo_run},
+            {"subclass", "Process from a subclass overriding run(), and the name pitfall", demo_subclass},
+            {"pids", "pid empty before start(); current pid and parent pid", demo_pids},
+            {"spawn", "fork vs spawn: the spawned child re-runs the program's top level", demo_spawn},
+        },
+        .entry_points = {{"show-setting", [](const std::vector<std::string>& args) { show_setting(args.at(0)); }}},
+        // Python's module level: runs in the program and again in every spawned child.
+        .module_level = [] {
+            wb::emit("module.level", {{"pid", ::getpid()}},
+                     fmt::format("module-level code runs (pid {})", ::getpid()));
+        },
+    });
+}

@@ -1,0 +1,73 @@
+// wb/clock.hpp - the scaled clock every sleep and timeout of the workbook goes through.
+//
+// What it is
+//   The seeds sleep for "2 seconds" to make concurrency visible. Checking forty programs at that
+//   pace would take hours, so every wait in the workbook is written in *logical* seconds and
+//   turned into real time by one factor, the time scale:
+//
+//       real duration = logical duration x time_scale
+//
+//   time_scale 1.0 is the pace of the original tutorials; the tests use about 0.01 (a "2 s" rest
+//   lasts 20 ms). What is printed is always logical ("rests 2 s", "t=3.01"), so the output reads
+//   the same at any scale.
+//
+// State
+//   Two process-wide values, set once by the chapter driver before any child starts and inherited
+//   by children (fork copies them; spawn passes them in the environment):
+//     - the time scale (default 1.0, from --time-scale or the WORKBOOK_TIME_SCALE variable);
+//     - the epoch, a CLOCK_MONOTONIC instant. CLOCK_MONOTONIC is one clock for the whole machine,
+//       so logical times printed by different processes are comparable.
+//
+// Guarantees
+//   - sleep(s) sleeps at least s x scale of real time (it resumes after signals until done).
+//   - deadline(s) gives an absolute CLOCK_MONOTONIC time for the pthread/semaphore *clockwait
+//     calls, so timed waits on shared primitives scale the same way.
+//   - now() is non-decreasing within a process.
+// Errors
+//   set_time_scale rejects values that are not finite and > 0 (std::invalid_argument).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+
+namespace wb::clock {
+
+// The factor between logical and real time. Must be finite and > 0.
+void set_time_scale(double scale);
+[[nodiscard]] double time_scale() noexcept;
+
+// The instant logical time 0 refers to, as nanoseconds of CLOCK_MONOTONIC.
+void set_epoch(std::int64_t monotonic_ns) noexcept;
+[[nodiscard]] std::int64_t epoch() noexcept;
+// Sets the epoch to the current instant (the driver does this at program start).
+void reset_epoch() noexcept;
+
+// Real CLOCK_MONOTONIC time in nanoseconds.
+[[nodiscard]] std::int64_t monotonic_ns() noexcept;
+
+// Logical seconds elapsed since the epoch.
+[[nodiscard]] double now() noexcept;
+
+// Converts between logical seconds and real durations.
+[[nodiscard]] std::chrono::nanoseconds to_real(double logical_seconds) noexcept;
+[[nodiscard]] double to_logical(std::chrono::nanoseconds real) noexcept;
+
+// Sleeps for a logical duration (<= 0 returns at once). Restarts after EINTR.
+void sleep(double logical_seconds);
+
+// The absolute CLOCK_MONOTONIC instant `logical_seconds` from now, for timed waits.
+[[nodiscard]] timespec deadline(double logical_seconds) noexcept;
+
+// Measures logical time between construction and elapsed(), e.g. the total of a demo.
+class Stopwatch {
+public:
+    Stopwatch() noexcept : start_ns_(monotonic_ns()) {}
+    [[nodiscard]] double elapsed() const noexcept;  // logical seconds
+    void restart() noexcept { start_ns_ = monotonic_ns(); }
+
+private:
+    std::int64_t start_ns_;
+};
+
+}  // namespace wb::clock

@@ -1,0 +1,69 @@
+#include "wb/clock.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "wb/error.hpp"
+
+namespace wb::clock {
+namespace {
+double g_scale = 1.0;
+std::int64_t g_epoch_ns = monotonic_ns();
+}  // namespace
+
+void set_time_scale(double scale) {
+    if (!std::isfinite(scale) || scale <= 0.0) {
+        throw std::invalid_argument("time scale must be a number > 0, got " + std::to_string(scale));
+    }
+    g_scale = scale;
+}
+
+double time_scale() noexcept { return g_scale; }
+
+void set_epoch(std::int64_t monotonic) noexcept { g_epoch_ns = monotonic; }
+std::int64_t epoch() noexcept { return g_epoch_ns; }
+void reset_epoch() noexcept { g_epoch_ns = monotonic_ns(); }
+
+std::int64_t monotonic_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);  // cannot fail for CLOCK_MONOTONIC with a valid pointer
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+double now() noexcept {
+    return static_cast<double>(monotonic_ns() - g_epoch_ns) / 1e9 / g_scale;
+}
+
+std::chrono::nanoseconds to_real(double logical_seconds) noexcept {
+    if (!(logical_seconds > 0.0)) return std::chrono::nanoseconds{0};
+    return std::chrono::nanoseconds{static_cast<std::int64_t>(std::llround(logical_seconds * g_scale * 1e9))};
+}
+
+double to_logical(std::chrono::nanoseconds real) noexcept {
+    return static_cast<double>(real.count()) / 1e9 / g_scale;
+}
+
+void sleep(double logical_seconds) {
+    const auto real = to_real(logical_seconds);
+    if (real.count() <= 0) return;
+    const std::int64_t until = monotonic_ns() + real.count();
+    const timespec ts{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
+    for (;;) {
+        const int rc = ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+        if (rc == 0) return;
+        if (rc != EINTR) throw_errno("clock_nanosleep", rc);
+    }
+}
+
+timespec deadline(double logical_seconds) noexcept {
+    const std::int64_t until = monotonic_ns() + to_real(logical_seconds).count();
+    return timespec{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
+}
+
+double Stopwatch::elapsed() const noexcept {
+    return to_logical(std::chrono::nanoseconds{monotonic_ns() - start_ns_});
+}
+
+}  // namespace wb::clock

@@ -1,0 +1,59 @@
+// run_program.hpp - runs a chapter program as a user would, for the output checks.
+//
+// run_chapter({"--format", "jsonl", "--seed", "3"}) starts the program named by the
+// WB_CHAPTER_EXE environment variable (set by tests/meson.build) with those arguments, collects
+// its stdout and stderr, and parses stdout as JSON lines when it is jsonl.
+//
+// It also checks that nothing is left behind, the clean-exit convention of the workbook:
+//   - no descendant process: the harness is a child subreaper (PR_SET_CHILD_SUBREAPER), so any
+//     orphaned grandchild of the program is re-parented to it; after the program exits, every
+//     remaining child of the harness is a leak (it is killed, reaped and reported);
+//   - no new entry in /dev/shm;
+//   - no file left in the private TMPDIR the program is given.
+// The result's `leftovers` lists what was found; REQUIRE(r.leftovers.empty()).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace harness {
+
+using Json = nlohmann::json;
+
+struct Result {
+    int exit_code = -1;     // exit status, or -N when killed by signal N
+    std::string out;        // stdout
+    std::string err;        // stderr
+    std::vector<Json> events;  // stdout parsed as JSON lines (when every line parses)
+    bool jsonl_ok = false;     // every non-empty stdout line was one JSON object
+    std::vector<std::string> leftovers;
+    double wall_seconds = 0;   // real time the program took
+};
+
+struct Options {
+    std::vector<std::string> env = {};  // extra "NAME=value" entries
+    std::chrono::seconds timeout{120};  // the program is killed (and the test fails) after this
+    int send_sigint_after_ms = -1;      // if >= 0: SIGINT the program after this many ms
+    std::string stdin_text = {};
+};
+
+// The chapter program under test (WB_CHAPTER_EXE).
+[[nodiscard]] std::string chapter_exe();
+
+// Runs `exe` with `args`.
+[[nodiscard]] Result run_program(const std::string& exe, const std::vector<std::string>& args,
+                                 const Options& options = {});
+// Runs the chapter under test with `args`.
+[[nodiscard]] Result run_chapter(const std::vector<std::string>& args, const Options& options = {});
+// Runs the chapter with --format jsonl --seed N (and `extra`), requires a clean exit 0,
+// parseable jsonl and no leftovers (Catch2 REQUIREs), and returns the result.
+[[nodiscard]] Result run_jsonl(unsigned seed, const std::vector<std::string>& extra = {});
+
+// Helpers for checks over events.
+[[nodiscard]] std::vector<Json> select(const std::vector<Json>& events, const std::string& event_name);
+[[nodiscard]] std::vector<Json> select_demo(const std::vector<Json>& events, const std::string& demo);
+
+}  // namespace harness
