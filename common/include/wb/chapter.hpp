@@ -27,7 +27,9 @@
 //   2. Installs the SIGINT/SIGTERM handlers: on Ctrl-C every child is sent SIGTERM, reaped (SIGKILL
 //      after 2 s), and the program exits with 130.
 //   3. Runs `module_level` (what Python runs at import time, in the parent and in every spawned
-//      child), then each selected demo under a heading. After each demo, like a Python program
+//      child), then each selected demo under a heading. Each demo starts like a fresh program:
+//      Process numbering restarts at 1 and main's random stream restarts, so a demo prints the
+//      same values whether it runs alone (--demo) or with the others. After each demo, like a Python program
 //      at exit, daemon children are terminated and the other children are joined, so a demo never
 //      leaks a child into the next one.
 //   4. Writes the --trace file, if asked, and returns 0. An exception from a demo prints
