@@ -27,6 +27,7 @@
 #include "wb/error.hpp"
 #include "wb/output.hpp"
 #include "wb/random.hpp"
+#include "wb/temp_directory.hpp"
 
 extern char** environ;
 
@@ -126,7 +127,10 @@ void reap(detail::ChildState& s, bool block) {
 void end_children_from_signal() {
     for (auto& slot : g_signal_pids) {
         const pid_t p = slot.load();
-        if (p > 0) ::kill(p, SIGTERM);
+        if (p > 0) {
+            ::kill(p, SIGTERM);
+            ::kill(p, SIGCONT);  // a stopped child would never act on the SIGTERM
+        }
     }
     timespec start{};
     ::clock_gettime(CLOCK_MONOTONIC, &start);
@@ -162,6 +166,7 @@ void end_children_from_signal() {
 extern "C" void on_terminating_signal(int sig) {
     const int saved = errno;
     end_children_from_signal();
+    detail::remove_temp_directories_from_signal();
     if (sig == SIGINT) ::_exit(130);
     ::signal(sig, SIG_DFL);
     ::raise(sig);
@@ -373,7 +378,10 @@ void reap_children_at_exit() {
     // As Python at exit: terminate the daemonic children, then join every child.
     const auto children = g_children;  // reap() edits g_children
     for (const auto& c : children) {
-        if (c->daemon && !c->reaped) ::kill(c->pid, SIGTERM);
+        if (c->daemon && !c->reaped) {
+            ::kill(c->pid, SIGTERM);
+            ::kill(c->pid, SIGCONT);  // as shells do: a stopped child must run to die of SIGTERM
+        }
     }
     for (const auto& c : children) reap(*c, true);
 }
@@ -381,7 +389,10 @@ void reap_children_at_exit() {
 void terminate_children() {
     const auto children = g_children;
     for (const auto& c : children) {
-        if (!c->reaped) ::kill(c->pid, SIGTERM);
+        if (!c->reaped) {
+            ::kill(c->pid, SIGTERM);
+            ::kill(c->pid, SIGCONT);
+        }
     }
     for (const auto& c : children) reap(*c, true);
 }

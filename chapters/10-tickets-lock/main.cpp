@@ -1,0 +1,681 @@
+// Chapter 10 - Tickets with a lock.
+//
+// Seed: 004 §七 (进程同步: multiprocess.Lock, 查票/买票).
+// Ten buyer processes share one JSON file of tickets, {"count": 1}. Searching can happen at the
+// same time; buying reads the count, decides and writes it back, and must not interleave with
+// another buyer doing the same - or the last ticket is sold ten times. The seed's fix is a
+// multiprocessing.Lock; ours is wb::Lock, a pthread mutex in shared memory. This chapter also
+// does what the seed leaves out: a missing or corrupt file, a race that happens on every run,
+// and a buyer killed while it holds the lock (the seed's terminate() warning: "如果p还保存了一个锁
+// 那么也将不会被释放,进而导致死锁").
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "wb/chapter.hpp"
+#include "wb/clock.hpp"
+#include "wb/error.hpp"
+#include "wb/event.hpp"
+#include "wb/lock.hpp"
+#include "wb/output.hpp"
+#include "wb/process.hpp"
+#include "wb/random.hpp"
+#include "wb/semaphore.hpp"
+#include "wb/shared_memory.hpp"
+#include "wb/temp_directory.hpp"
+#include "wb/timeline.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr int kBuyers = 10;              // for i in range(10)
+constexpr double kNetworkDelay = 0.2;    // time.sleep(0.2), twice in buy()
+constexpr double kArrivalGap = 0.2;      // buyers reach the ticket window this far apart (seeded order)
+constexpr double kPlainLockTimeout = 2;  // how long the next buyer waits for a lock whose holder died
+constexpr double kKillAfter = 0.5;       // main lets the next buyer wait this long, then kills the holder
+constexpr double kSafety = 300;          // waits that only a broken program would ever exhaust
+
+int g_tickets = 1;  // --tickets N: the count a new db.json starts with (the seed's db holds 1)
+
+std::string tickets(int n) { return fmt::format("{} ticket{}", n, n == 1 ? "" : "s"); }
+std::string buyer_name(int i) { return fmt::format("buyer-{}", i); }
+
+// ---------------------------------------------------------------------------------------------
+// The ticket file.
+//
+// The seed keeps the tickets in a file named db, read with json.load and written with json.dump:
+//     with open('db') as f: ticket_dic = json.load(f)
+//     with open('db','w') as f: json.dump(ticket_dic, f)
+// Two things go wrong there. open('db') of a missing file raises FileNotFoundError (the seed says
+// so: "只是缺少db文件,代码执行会报错"), and open('db','w') first empties the file, so a reader - or
+// a writer that dies half-way - sees an empty or half-written file. Here every write goes to a
+// temporary file in the same directory, is flushed to disk, and is renamed over db.json: rename()
+// replaces the name in one step, so readers see the old file or the new one, never a part.
+// ---------------------------------------------------------------------------------------------
+
+// A problem with db.json that the program reports instead of crashing.
+class DbError : public std::runtime_error {
+public:
+    DbError(std::string kind, const std::string& what) : std::runtime_error(what), kind_(std::move(kind)) {}
+    [[nodiscard]] const std::string& kind() const noexcept { return kind_; }  // missing, corrupt, invalid
+
+private:
+    std::string kind_;
+};
+
+// Closes a descriptor on every path.
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    ~FileDescriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    [[nodiscard]] int get() const noexcept { return fd_; }
+    void close() {
+        wb::check(::close(std::exchange(fd_, -1)), "close");
+    }
+
+private:
+    int fd_;
+};
+
+// The whole file, or nothing when it does not exist.
+std::optional<std::string> read_text(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return std::nullopt;
+    FileDescriptor file(wb::check(fd, "open"));
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(file.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (wb::check(n, "read") == 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
+// json.load + ticket_dic['count'], with a clear message for each way it can fail.
+int parse_count(const std::string& text) {
+    Json db;
+    try {
+        db = Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        throw DbError("corrupt", fmt::format("db.json is not valid JSON: {}", e.what()));
+    }
+    if (!db.is_object() || !db.contains("count") || !db["count"].is_number_integer() ||
+        db["count"].get<long long>() < 0 || db["count"].get<long long>() > std::numeric_limits<int>::max()) {
+        throw DbError("invalid", fmt::format("db.json must hold {{\"count\": N}} with a whole number N >= 0, not {}",
+                                             db.dump()));
+    }
+    return db["count"].get<int>();
+}
+
+int read_count(const fs::path& db) {
+    const auto text = read_text(db);
+    if (!text) throw DbError("missing", "db.json does not exist");
+    return parse_count(*text);
+}
+
+// Writes `content` to db.json atomically: a fresh temporary file .db.json.XXXXXX next to it
+// (mkstemp: every writer gets its own), write, fsync, rename over db.json. `half_written`, if
+// given, runs after the first half has been written - chapter 10 uses it to stop (and kill) a
+// buyer in the middle of a write.
+void write_text_atomically(const fs::path& db, const std::string& content,
+                           const std::function<void()>& half_written = {}) {
+    std::string name = (db.parent_path() / ".db.json.XXXXXX").string();
+    FileDescriptor file(wb::check(::mkostemp(name.data(), O_CLOEXEC), "mkstemp"));
+    try {
+        const auto write_all = [&](std::string_view bytes) {
+            while (!bytes.empty()) {
+                const ssize_t n = ::write(file.get(), bytes.data(), bytes.size());
+                if (n < 0 && errno == EINTR) continue;
+                bytes.remove_prefix(static_cast<std::size_t>(wb::check(n, "write")));
+            }
+        };
+        const std::size_t half = content.size() / 2;
+        write_all(std::string_view(content).substr(0, half));
+        if (half_written) half_written();
+        write_all(std::string_view(content).substr(half));
+        wb::check(::fsync(file.get()), "fsync");  // the bytes are on disk before the name points at them
+        file.close();
+        wb::check(::rename(name.c_str(), db.c_str()), "rename");  // the one step readers can see
+    } catch (...) {
+        ::unlink(name.c_str());
+        throw;
+    }
+}
+
+std::string count_json(int count) { return Json{{"count", count}}.dump(); }
+
+void write_count(const fs::path& db, int count, const std::function<void()>& half_written = {}) {
+    write_text_atomically(db, count_json(count), half_written);
+}
+
+// The ticket office of one demo: a private directory under $TMPDIR holding db.json. It is a
+// wb::TempDirectory, so it is removed with whatever is inside when the demo ends (also when the
+// demo throws), and by the signal handler when the reader presses Ctrl-C. A forked buyer has a
+// copy of this object but never removes the directory: it ends with _exit, and the
+// TempDirectory checks the pid.
+class TicketOffice {
+public:
+    // Makes the directory; with `create_db`, also db.json holding `initial` tickets.
+    TicketOffice(int initial, bool create_db) : initial_(initial), dir_("wb-tickets-") {
+        db_ = dir_.path() / "db.json";
+        if (create_db) {
+            write_count(db_, initial_);
+            wb::emit("db.created", {{"file", "db.json"}, {"count", initial_}, {"content", count_json(initial_)}},
+                     fmt::format("db.json created: {}", count_json(initial_)));
+        }
+    }
+
+    [[nodiscard]] const fs::path& db() const noexcept { return db_; }
+    [[nodiscard]] int initial() const noexcept { return initial_; }
+
+    // Removes temporary files a writer left behind (it died before its rename); returns how many.
+    [[nodiscard]] int remove_temp_files() const {
+        int removed = 0;
+        for (const auto& entry : fs::directory_iterator(dir_.path())) {
+            if (entry.path().filename().string().rfind(".db.json.", 0) == 0) {
+                fs::remove(entry.path());
+                ++removed;
+            }
+        }
+        return removed;
+    }
+
+private:
+    int initial_;
+    wb::TempDirectory dir_;
+    fs::path db_;
+};
+
+// What the buyers of one demo share, in shared memory (std::atomic is address-free, so it works
+// across processes). The seed has no tally; this one lets the program check its own result:
+// remaining (in db.json) + sold (buyers told "you bought a ticket") must equal the initial count.
+struct Sale {
+    std::atomic<int> sold;
+    std::atomic<int> no_ticket;
+    std::atomic<int> timed_out;            // killed-holder demo: buyers that gave up on the lock
+    std::atomic<int> found_owner_dead;     // ... acquisitions that were told the holder had died
+};
+
+// A one-shot gathering point across processes: each buyer arrive()s, main waits until all have
+// (counting the permits of a semaphore that starts at 0), then opens the gate for everyone (an
+// Event, which wakes every waiter in every process).
+struct Gate {
+    wb::Semaphore arrived{0};
+    wb::Event open;
+
+    void arrive_and_wait(const char* what) {
+        arrived.release();
+        if (!open.wait(kSafety)) throw std::runtime_error(fmt::format("the gate '{}' never opened", what));
+    }
+    void wait_for(int count, const char* what) {
+        for (int i = 0; i < count; ++i) {
+            if (!arrived.acquire(kSafety)) throw std::runtime_error(fmt::format("not everyone reached '{}'", what));
+        }
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Demo 1 - the lock itself.
+//     lock = Lock()
+//     lock.acquire()  # 想拿钥匙 (I want the key)
+//     print(1)
+//     lock.release()  # 还钥匙 (give the key back)
+//     lock.acquire()
+//     print('拿到钥匙了')  (got the key)
+//     lock.release()
+// A lock is one key. Then the part the seed implies: the key works across processes. main holds
+// it; a child that asks for it waits until main gives it back.
+// ---------------------------------------------------------------------------------------------
+void demo_lock_basics() {
+    wb::Lock lock;  // created in main before any fork: every child shares this one mutex
+    auto got = lock.acquire();
+    wb::emit("lock.acquire", {{"acquired", got.acquired}}, "lock.acquire(): main has the key");
+    wb::emit("print", {{"value", "1"}}, "1");
+    lock.release();
+    wb::emit("lock.release", {}, "lock.release(): main gives the key back");
+    got = lock.acquire();
+    wb::emit("lock.acquire", {{"acquired", got.acquired}}, "lock.acquire(): main has the key");
+    wb::emit("print", {{"value", "got the key"}}, "got the key (拿到钥匙了)");
+    lock.release();
+    wb::emit("lock.release", {}, "lock.release(): main gives the key back");
+
+    // Across processes: main takes the key and keeps it 1 s; the visitor asks for it meanwhile.
+    got = lock.acquire();
+    wb::Span hold("hold", {}, "main takes the key and keeps it for 1 s");
+    wb::Process visitor([&lock] {
+        wb::clock::Stopwatch watch;  // started first, so `waited` covers the whole span
+        wb::Span wait("wait", {}, "visitor asks for the key");
+        auto guard = lock.hold();  // with lock:
+        const double waited = watch.elapsed();
+        wait.end(fmt::format("visitor got the key after {:.2f} s", waited), {{"waited", waited}});
+    });
+    visitor.set_name("visitor");
+    visitor.start();
+    wb::clock::sleep(1);
+    hold.end("main gives the key back");
+    lock.release();
+    visitor.join();
+    wb::note("The visitor is another process, yet it waited for main: the mutex lives in shared memory\n"
+             "(a memfd mapped MAP_SHARED before the fork), not in each process's private copy.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo 2 - the ticket file: missing, created, read, written atomically, corrupt.
+// ---------------------------------------------------------------------------------------------
+// def search(i): with open('db') as f: ticket_dic = json.load(f); print(...剩余票数...)
+// The seed's search, with its failure reported instead of raised.
+void report_db_error(const DbError& e, const std::string& content) {
+    wb::emit("db.error", {{"file", "db.json"}, {"kind", e.kind()}, {"error", e.what()}, {"content", content}},
+             fmt::format("search fails cleanly: {}", e.what()));
+}
+
+void demo_db_file() {
+    TicketOffice office(g_tickets, /*create_db=*/false);  // an empty directory: no db.json yet
+    try {
+        (void)read_count(office.db());
+    } catch (const DbError& e) {
+        report_db_error(e, "");
+    }
+    // The fix for the missing file: create it with the default count, and say so.
+    if (!read_text(office.db())) {
+        wb::emit("db.missing", {{"file", "db.json"}, {"default", g_tickets}},
+                 fmt::format("db.json is missing: creating it with the default count {} (the seed stops here "
+                             "with FileNotFoundError)", g_tickets));
+        write_count(office.db(), g_tickets);
+        wb::emit("db.created", {{"file", "db.json"}, {"count", g_tickets}, {"content", count_json(g_tickets)}},
+                 fmt::format("db.json created: {}", count_json(g_tickets)));
+    }
+    const int count = read_count(office.db());
+    wb::emit("db.read", {{"file", "db.json"}, {"count", count}},
+             fmt::format("search: {} left", tickets(count)));
+
+    // An atomic write, stopped half-way: the new bytes are in .db.json.XXXXXX, and db.json still
+    // reads as the old, whole file. Only the rename at the end makes the new content visible.
+    write_count(office.db(), count + 4, [&] {
+        const int seen = read_count(office.db());
+        wb::emit("db.read", {{"file", "db.json"}, {"count", seen}, {"during_write", true}},
+                 fmt::format("half of the new file is written to a temp file; db.json still reads {}", count_json(seen)));
+    });
+    wb::emit("db.written", {{"file", "db.json"}, {"count", count + 4}, {"content", count_json(count + 4)}},
+             fmt::format("renamed over db.json: it now reads {}", count_json(read_count(office.db()))));
+
+    // Damaged files give a message that says what is wrong, never a crash.
+    for (const std::string& bad : {std::string(R"({"count": )"), std::string(R"({"count": -2})"),
+                                  std::string(R"({"tickets": 1})")}) {
+        write_text_atomically(office.db(), bad);
+        try {
+            (void)read_count(office.db());
+        } catch (const DbError& e) {
+            report_db_error(e, bad);
+        }
+    }
+    write_count(office.db(), g_tickets);
+    wb::emit("db.written", {{"file", "db.json"}, {"count", g_tickets}, {"content", count_json(g_tickets)}},
+             fmt::format("db.json rewritten: {}", count_json(read_count(office.db()))));
+    wb::note("The directory (mkdtemp under $TMPDIR) and db.json are removed when the demo ends.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The buyers (demos 3 and 4).
+// ---------------------------------------------------------------------------------------------
+
+// search(i): anyone may read at any time; reads need no lock.
+void search(int i, const TicketOffice& office) {
+    const int count = read_count(office.db());
+    wb::emit("search", {{"buyer", i}, {"count", count}},
+             fmt::format("{} searches: {} left", buyer_name(i), tickets(count)));
+}
+
+// buy(i), as in the seed:
+//     with open('db') as f: ticket_dic = json.load(f)
+//     time.sleep(0.2)                  # 模拟请求数据库的网络延时 (network delay of the read)
+//     if ticket_dic['count'] > 0:
+//         ticket_dic['count'] -= 1
+//         print('%s买到票了' % i)       # (bought a ticket)
+//         time.sleep(0.2)              # 模拟往数据库写消息的网络延迟 (network delay of the write)
+//         with open('db','w') as f: json.dump(ticket_dic, f)
+// `after_read` runs between the read and the decision (the no-lock demo waits there for the other
+// buyers); `half_written` runs in the middle of the write (the killed-holder demo stops there).
+void buy(int i, const TicketOffice& office, Sale& sale, const std::function<void()>& after_read = {},
+         const std::function<void()>& half_written = {}) {
+    int count = read_count(office.db());
+    wb::Span span("buy", {{"buyer", i}, {"saw", count}}, fmt::format("{} reads db.json: {} left", buyer_name(i), tickets(count)));
+    wb::clock::sleep(kNetworkDelay);
+    if (after_read) after_read();
+    if (count > 0) {
+        count -= 1;
+        sale.sold += 1;  // the buyer is told: you have a ticket
+        wb::emit("bought", {{"buyer", i}, {"left", count}},
+                 fmt::format("{} bought a ticket ({} left)", buyer_name(i), count));
+        wb::clock::sleep(kNetworkDelay);
+        write_count(office.db(), count, half_written);
+        span.end(fmt::format("{} wrote db.json: {}", buyer_name(i), count_json(count)));
+    } else {
+        sale.no_ticket += 1;
+        wb::emit("no_ticket", {{"buyer", i}}, fmt::format("{}: no ticket left", buyer_name(i)));
+        span.end();
+    }
+}
+
+// What a buyer does when its lock acquisition says the previous holder died inside its critical
+// section: look at the data it may have left half-updated, and make it consistent again before
+// going on. db.json itself is always whole (writes are renames); the dead buyer may have left
+// (1) a half-written temp file and (2) a "sold" tally that counts a sale its write never
+// delivered. db.json is the truth: the tally is recomputed from it.
+void repair(int i, const TicketOffice& office, Sale& sale) {
+    const int removed = office.remove_temp_files();
+    const int count = read_count(office.db());  // throws DbError if it were damaged; it never is
+    const int sold_before = sale.sold.load();
+    const int sold_after = office.initial() - count;
+    sale.sold = sold_after;
+    wb::emit("repair",
+             {{"buyer", i}, {"removed_temp_files", removed}, {"file_valid", true}, {"count", count},
+              {"sold_before", sold_before}, {"sold_after", sold_after}},
+             fmt::format("{} repairs: removes {} half-written temp file{}; db.json is intact ({}); sold tally "
+                         "{} -> {} (a sale that never reached db.json did not happen)",
+                         buyer_name(i), removed, removed == 1 ? "" : "s", count_json(count), sold_before, sold_after));
+}
+
+// Ten buyers, started at once. Each searches; when everyone has searched, main opens the ticket
+// window. The buyers come to it in an order drawn from --seed: the first in line at once, the
+// others once the first is being served (it holds the lock), kArrivalGap apart. That makes the
+// output the same on every run however the kernel schedules the processes: the first in line
+// is certainly the first to buy. (In what order the later buyers get the lock is the kernel's
+// business; with one ticket they all find none, whatever the order.)
+struct Buyers {
+    TicketOffice office{g_tickets, /*create_db=*/true};
+    wb::Shared<Sale> sale;
+    Gate searched;             // everyone has searched: the window opens
+    wb::Event first_served;    // the first buyer in line is at the window
+    std::vector<wb::Process> processes;
+
+    // body(i, now_served): what buyer i does at the window. It calls now_served() as soon as it
+    // is being served (with the lock: once it holds it); for the first in line that lets the
+    // others come.
+    template <typename F>
+    void start(F body) {
+        std::vector<int> place(kBuyers);  // place in line of buyer i
+        for (int i = 0; i < kBuyers; ++i) place[static_cast<std::size_t>(i)] = i;
+        for (int i = kBuyers - 1; i > 0; --i) {  // Fisher-Yates with main's seeded stream
+            std::swap(place[static_cast<std::size_t>(i)],
+                      place[static_cast<std::size_t>(wb::rng().uniform_int(0, i))]);
+        }
+        for (int i = 0; i < kBuyers; ++i) {
+            processes.emplace_back([this, body, i, p = place[static_cast<std::size_t>(i)]] {
+                search(i, office);
+                searched.arrive_and_wait("searched");
+                if (p > 0) {
+                    if (!first_served.wait(kSafety)) throw std::runtime_error("the first buyer was never served");
+                    wb::clock::sleep(p * kArrivalGap);
+                }
+                body(i, [this, p] {
+                    if (p == 0) first_served.set();
+                });
+            });
+            processes.back().set_name(buyer_name(i));
+            processes.back().start();
+        }
+        std::vector<int> line(kBuyers);
+        std::string order;
+        for (int i = 0; i < kBuyers; ++i) line[static_cast<std::size_t>(place[static_cast<std::size_t>(i)])] = i;
+        for (int b : line) order += fmt::format("{}{}", order.empty() ? "" : ", ", b);
+        searched.wait_for(kBuyers, "searched");
+        wb::emit("window.open", {{"line", line}},
+                 fmt::format("everyone has searched: the window opens. In line (seeded): buyers {}", order));
+        searched.open.set();
+    }
+
+    void join_all() {
+        for (auto& p : processes) p.join();
+    }
+
+    // The result, checked: remaining + sold = initial, or by how much it is off.
+    void summarise(bool locked) {
+        const std::string content = read_text(office.db()).value_or("");
+        const int remaining = parse_count(content);
+        const int sold = sale->sold;
+        const int oversold = remaining + sold - office.initial();
+        wb::emit("sale.summary",
+                 {{"locked", locked}, {"initial", office.initial()}, {"remaining", remaining}, {"sold", sold},
+                  {"no_ticket", sale->no_ticket.load()}, {"oversold", oversold}, {"file", content}},
+                 oversold == 0
+                     ? fmt::format("{} buyer{} bought, {} found none; db.json says {} left: {} + {} = {} as at the "
+                                   "start. Never oversold.",
+                                   sold, sold == 1 ? "" : "s", sale->no_ticket.load(), remaining, remaining, sold,
+                                   office.initial())
+                     : fmt::format("{} buyers were told they bought a ticket, and there {} {}; db.json says {} left: "
+                                   "{} + {} = {}, not {}. Oversold by {}.",
+                                   sold, office.initial() == 1 ? "was" : "were", office.initial(), remaining,
+                                   remaining, sold, remaining + sold, office.initial(), oversold));
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Demo 3 - ten buyers, one lock.
+//     def get_ticket(i, lock):
+//         search(i)              # 查询余票,可以多个用户同时查询 (anyone may search at the same time)
+//         with lock: buy(i)      # 买票的操作涉及到数据修改,需要加锁 (buying changes data: lock it)
+// ---------------------------------------------------------------------------------------------
+void demo_with_lock() {
+    wb::Lock lock;
+    Buyers buyers;
+    const std::size_t mark = wb::journal::mark();
+    buyers.start([&](int i, const auto& now_served) {
+        wb::clock::Stopwatch watch;
+        wb::Span wait("wait", {{"buyer", i}}, fmt::format("{} reaches the window and waits for the lock", buyer_name(i)));
+        auto guard = lock.hold();  // with lock:
+        now_served();
+        const double waited = watch.elapsed();
+        wait.end(fmt::format("{} got the lock after {:.2f} s", buyer_name(i), waited), {{"waited", waited}});
+        if (guard.previous_owner_died()) repair(i, buyers.office, *buyers.sale);  // never here; see demo 5
+        buy(i, buyers.office, *buyers.sale);
+    });  // the guard releases the lock here, also if buy() throws
+    buyers.join_all();
+    wb::show_timeline(mark, "Who waited for the lock (w) and who bought under it (b):");
+    wb::note("The b bars never overlap: one buyer at a time reads, decides and writes. The price is\n"
+             "the waiting (the seed: 降低了程序的效率 - the lock costs speed, and buys data safety).\n"
+             "A lock is not a queue: a buyer arriving just as it is released may overtake one who waited.");
+    buyers.summarise(true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo 4 - the same buyers without the lock.
+// In the seed, the 0.2 s "network delay" between reading and writing makes it likely that every
+// buyer reads before anyone writes. Likely is not enough for a lesson, so here it is certain:
+// after reading, each buyer waits at a gate that main opens only when all ten have read. Then
+// every buyer sees the count it read (1) and buys "the last ticket".
+// ---------------------------------------------------------------------------------------------
+void demo_no_lock() {
+    Buyers buyers;
+    Gate have_read;
+    const std::size_t mark = wb::journal::mark();
+    buyers.start([&](int i, const auto& now_served) {
+        now_served();  // no lock to wait for: reaching the window is being served
+        buy(i, buyers.office, *buyers.sale, [&] { have_read.arrive_and_wait("have read"); });
+    });
+    have_read.wait_for(kBuyers, "have read");
+    wb::emit("all_read", {{"buyers", kBuyers}},
+             fmt::format("all {} buyers have read the count and none has written: main lets them go on", kBuyers));
+    have_read.open.set();
+    buyers.join_all();
+    wb::show_timeline(mark, "Without the lock every purchase (b) overlaps every other:");
+    wb::note("Each buyer read the count, decided, and wrote count - 1 over the others' writes.\n"
+             "db.json is still valid JSON (each write was a whole-file rename), but its number is wrong.");
+    buyers.summarise(false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo 5 - a buyer killed while it holds the lock.
+// The seed warns that p.terminate() on a process holding a lock leaves the lock held: deadlock.
+// Here buyer-0 takes the lock, is told it bought, and starts writing db.json; half-way it tells
+// main (an Event) and stalls. Main starts buyer-1, which waits for the lock, and then kills
+// buyer-0 with SIGKILL - certainly inside the critical section, since buyer-0 said so and never
+// leaves it by itself.
+//   plain lock:  nobody will ever release it. buyer-1 waits with a timeout and reports it.
+//   robust lock: the kernel marks the mutex "owner died"; buyer-1 gets it, is told (EOWNERDEAD),
+//                repairs the data, and buys. buyer-2 afterwards finds an ordinary lock.
+// ---------------------------------------------------------------------------------------------
+
+// A buyer after the holder: waits for the lock at most `timeout`, repairs if told to.
+void next_buyer(int i, const TicketOffice& office, Sale& sale, wb::Lock& lock, wb::Event* waiting, double timeout) {
+    wb::clock::Stopwatch watch;
+    wb::Span wait("wait", {{"buyer", i}},
+                  timeout < kSafety ? fmt::format("{} waits for the lock (at most {:.0f} s)", buyer_name(i), timeout)
+                                    : fmt::format("{} waits for the lock", buyer_name(i)));
+    if (waiting != nullptr) waiting->set();
+    const wb::AcquireResult got = lock.acquire(timeout);
+    const double waited = watch.elapsed();
+    if (!got) {
+        wait.end(fmt::format("{} gives up after {:.2f} s", buyer_name(i), waited), {{"acquired", false}, {"waited", waited}});
+        sale.timed_out += 1;
+        wb::emit("lock.timeout", {{"buyer", i}, {"timeout", timeout}, {"waited", waited}},
+                 fmt::format("{}: no lock after {:.0f} s - its holder is dead and a plain lock is never released. "
+                             "Without a timeout {} would wait forever: the deadlock the seed warns about.",
+                             buyer_name(i), timeout, buyer_name(i)));
+        return;
+    }
+    std::lock_guard<wb::Lock> release(lock, std::adopt_lock);  // released at the end of this scope
+    wait.end(fmt::format("{} got the lock after {:.2f} s", buyer_name(i), waited),
+             {{"acquired", true}, {"waited", waited}, {"previous_owner_died", got.previous_owner_died}});
+    wb::emit("lock.acquired", {{"buyer", i}, {"previous_owner_died", got.previous_owner_died}},
+             got.previous_owner_died
+                 ? fmt::format("{} is told: the previous owner died holding the lock (EOWNERDEAD)", buyer_name(i))
+                 : fmt::format("{}: the previous owner released the lock normally", buyer_name(i)));
+    if (got.previous_owner_died) {
+        sale.found_owner_dead += 1;
+        repair(i, office, sale);
+    }
+    buy(i, office, sale);
+}
+
+void killed_holder(wb::Robustness robustness) {
+    const bool robust = robustness == wb::Robustness::robust;
+    wb::note(robust ? "With a robust lock (PTHREAD_MUTEX_ROBUST):" : "With a plain process-shared lock:");
+    TicketOffice office(g_tickets, /*create_db=*/true);
+    wb::Shared<Sale> sale;
+    wb::Lock lock(robustness);
+    wb::Event stalled;  // buyer-0 holds the lock and is half-way through its write
+    wb::Event waiting;  // buyer-1 is about to wait for the lock
+    const std::size_t mark = wb::journal::mark();
+
+    wb::Process holder([&] {
+        auto guard = lock.hold();
+        wb::emit("lock.acquired", {{"buyer", 0}, {"previous_owner_died", guard.previous_owner_died()}},
+                 "buyer-0 holds the lock");
+        buy(0, office, *sale, {}, [&] {
+            wb::emit("stall", {{"buyer", 0}}, "buyer-0 has written half of the new db.json to a temp file, and stalls");
+            stalled.set();
+            wb::clock::sleep(kSafety);  // main kills it long before this ends
+        });
+    });
+    holder.set_name(buyer_name(0));
+    holder.start();
+    if (!stalled.wait(kSafety)) throw std::runtime_error("buyer-0 never reached its write");
+
+    wb::Process next([&] { next_buyer(1, office, *sale, lock, &waiting, robust ? kSafety : kPlainLockTimeout); });
+    next.set_name(buyer_name(1));
+    next.start();
+    if (!waiting.wait(kSafety)) throw std::runtime_error("buyer-1 never started waiting");
+    wb::clock::sleep(kKillAfter);
+
+    wb::emit("holder.kill", {{"victim", buyer_name(0)}, {"pid", *holder.pid()}},
+             "main kills buyer-0 with SIGKILL while it holds the lock, in the middle of its write");
+    holder.kill();
+    holder.join();
+    const int victim_exitcode = *holder.exitcode();
+    wb::emit("holder.dead", {{"victim", buyer_name(0)}, {"exitcode", victim_exitcode}},
+             fmt::format("buyer-0 is dead (exit code {}); it never released the lock", victim_exitcode));
+    next.join();
+
+    if (robust) {
+        // The lock is usable again: the next buyer finds it released normally.
+        wb::Process later([&] { next_buyer(2, office, *sale, lock, nullptr, kSafety); });
+        later.set_name(buyer_name(2));
+        later.start();
+        later.join();
+    } else {
+        const wb::AcquireResult again = lock.try_acquire();
+        if (again) lock.release();
+        wb::emit("lock.stuck", {{"acquired", again.acquired}},
+                 again ? "main could take the lock (unexpected)"
+                       : "main tries the lock too: still held by the dead buyer-0, and it always will be");
+    }
+    wb::show_timeline(mark, robust ? "buyer-0's purchase (b) never ends - it was killed inside it; buyer-1 waits (w)\n"
+                                     "until the kill, then repairs and buys:"
+                                   : "buyer-0's purchase (b) never ends - it was killed inside it; buyer-1 waits (w)\n"
+                                     "until its timeout:");
+
+    const std::string content = read_text(office.db()).value_or("");
+    const int remaining = parse_count(content);
+    const int sold = sale->sold;
+    const bool consistent = remaining + sold == office.initial();
+    wb::emit("killed.summary",
+             {{"robust", robust}, {"initial", office.initial()}, {"remaining", remaining}, {"sold", sold},
+              {"consistent", consistent}, {"victim_exitcode", victim_exitcode},
+              {"timed_out", sale->timed_out.load()}, {"previous_owner_died", sale->found_owner_dead.load() > 0},
+              {"file", content}},
+             robust ? fmt::format("robust lock: db.json says {} left, {} sold: {} + {} = {} {} the {} at the start",
+                                  remaining, sold, remaining, sold, remaining + sold, consistent ? "=" : "!=",
+                                  office.initial())
+                    : fmt::format("plain lock: db.json is intact ({} left) but the tally says {} sold: {} + {} != {}, "
+                                  "and nobody can take the lock to repair it",
+                                  remaining, sold, remaining, sold, office.initial()));
+}
+
+void demo_killed_holder() {
+    killed_holder(wb::Robustness::not_robust);
+    killed_holder(wb::Robustness::robust);
+    wb::note("A robust lock does not make the data right by itself: it tells the next holder that the\n"
+             "data may be half-updated. The repair is the program's job - here easy, because db.json is\n"
+             "only ever replaced whole.");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return wb::run_chapter(argc, argv, wb::Chapter{
+        .id = "10-tickets-lock",
+        .title = "Tickets with a lock",
+        .description = "Ten buyer processes search a JSON ticket file at once and buy under a process-shared\n"
+                       "lock (a pthread mutex in shared memory): never oversold. Without the lock every buyer\n"
+                       "buys the last ticket. A missing or corrupt file is reported, and a buyer SIGKILLed\n"
+                       "while holding the lock deadlocks a plain lock but not a robust one.",
+        .demos = {
+            {"lock-basics", "acquire/release the key; another process waits while main holds it", demo_lock_basics},
+            {"db-file", "the JSON ticket file: missing (created), atomic write, corrupt (clear error)", demo_db_file},
+            {"with-lock", "10 buyers search at once and buy under the lock: never oversold", demo_with_lock},
+            {"no-lock", "the same buyers without the lock: all of them buy the last ticket", demo_no_lock},
+            {"killed-holder", "a buyer killed holding the lock: plain lock deadlocks, robust lock recovers",
+             demo_killed_holder},
+        },
+        .options = {
+            {"tickets", "N", "tickets in a new db.json, 1-100 (default 1, as in the seed)",
+             [](std::string_view text) { g_tickets = static_cast<int>(wb::parse_int(text, "--tickets", 1, 100)); }},
+        },
+    });
+}
