@@ -122,3 +122,30 @@ TEST_CASE("the README output sample matches a real run", "[readme]") {
         }
     }
 }
+
+TEST_CASE("docs/events.md carries the chapter's Events section", "[readme]") {
+    const std::string readme = std::getenv("WB_CHAPTER_README");
+    std::ifstream in(readme);
+    REQUIRE(in.good());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string all = text.str();
+    const auto start = all.find("\n## Events\n");
+    REQUIRE(start != std::string::npos);
+    auto body_start = start + std::string("\n## Events\n").size();
+    auto end = all.find("\n## ", body_start);
+    std::string body = all.substr(body_start, end == std::string::npos ? std::string::npos : end - body_start);
+    auto trim = [](std::string s) {
+        s.erase(0, s.find_first_not_of(" \n"));
+        s.erase(s.find_last_not_of(" \n") + 1);
+        return s;
+    };
+    body = trim(body);
+    const std::string docs_path = readme.substr(0, readme.rfind("/chapters/")) + "/docs/events.md";
+    std::ifstream docs(docs_path);
+    REQUIRE(docs.good());
+    std::stringstream docs_text;
+    docs_text << docs.rdbuf();
+    INFO("run tools/gen-events-doc to bring docs/events.md up to date");
+    CHECK(docs_text.str().find(body) != std::string::npos);
+}

@@ -1,6 +1,6 @@
 // Output checks of chapter 07 (join ordering). Timing is checked only as ratios with tolerance.
-// The scale is 0.05 (a 1 s rest lasts 50 ms) so that the fixed cost of fork()/exit/join, a few
-// milliseconds, stays small next to the rests being measured.
+// The scale is 0.1 (a 1 s rest lasts 100 ms) so that the fixed cost of fork()/exit/join - a few
+// milliseconds, up to ~10 ms on a loaded 2-core machine - stays small next to the rests measured.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <numeric>
@@ -12,7 +12,7 @@ using harness::select;
 using harness::select_demo;
 
 namespace {
-const std::vector<std::string> kArgs{"--time-scale", "0.05"};
+const std::vector<std::string> kArgs{"--time-scale", "0.1"};
 
 struct Demo {
     std::vector<check::Span> rests;
@@ -56,13 +56,15 @@ TEST_CASE("join ordering: none, one by one, all then join", "[07]") {
         auto args = kArgs;
         const auto r = run_jsonl(seed, args);
 
-        // No join: starting five children costs a small fraction of the shortest rest, and main's
-        // last line comes before any child has finished.
+        // No join: main did not wait. Starting five children costs a small fraction of what they
+        // rest in all, and main's last line comes before the children have finished.
         const Demo none = read(r.events, "no-join");
-        CHECK(none.printed_total < 0.5);
+        CHECK(none.printed_total < 0.5 * sum_of(none.rests));
         const auto main_end = select(select_demo(r.events, "no-join"), "main.end");
         REQUIRE(main_end.size() == 1);
-        for (const auto& s : none.rests) CHECK(main_end[0]["t"].get<double>() < s.end);
+        double last_end = 0;
+        for (const auto& s : none.rests) last_end = std::max(last_end, s.end);
+        CHECK(main_end[0]["t"].get<double>() < last_end);
 
         // One by one: the rests do not overlap, and the total is the sum of the rests (+15%).
         Demo serial = read(r.events, "one-by-one");
@@ -92,7 +94,7 @@ TEST_CASE("join ordering: none, one by one, all then join", "[07]") {
 
 TEST_CASE("join(timeout) returns while the child is still running", "[07]") {
     for (unsigned seed : {1u, 9u}) {
-        const auto r = run_jsonl(seed, {"--demo", "join-timeout", "--time-scale", "0.05"});
+        const auto r = run_jsonl(seed, {"--demo", "join-timeout", "--time-scale", "0.1"});
         const auto timeout = select(r.events, "join.timeout");
         REQUIRE(timeout.size() == 1);
         const auto& f = timeout[0]["fields"];
