@@ -104,6 +104,7 @@ Settings parse(int argc, char** argv, const Chapter& ch) {
     if (const char* env = std::getenv("WORKBOOK_TIME_SCALE"); env != nullptr && *env != '\0') {
         try {
             s.time_scale = parse_double(env, "time-scale");
+            if (!(s.time_scale > 0)) throw std::invalid_argument("not > 0");
         } catch (const std::exception&) {
             throw UsageError(fmt::format("WORKBOOK_TIME_SCALE must be a number > 0, got '{}'", env));
         }
@@ -263,7 +264,9 @@ int run_chapter(int argc, char** argv, const Chapter& ch) {
         if (ch.custom_main) custom = ch.custom_main();
         if (!custom) {
             if (settings.format == Format::json) {
-                throw std::invalid_argument("--format json is for single runs (see --help)");
+                const std::string msg = fmt::format("{}: --format json is for single runs (see --help)\n", prog);
+                [[maybe_unused]] const auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
+                return 2;
             }
             emit("run.begin",
                  {{"chapter", ch.id}, {"seed", settings.seed}, {"time_scale", settings.time_scale}},
@@ -283,6 +286,13 @@ int run_chapter(int argc, char** argv, const Chapter& ch) {
         }
         if (!settings.trace.empty()) write_trace(settings.trace);
         return custom.value_or(0);
+    } catch (const ExitProcess& e) {
+        // exit_process(N) in the main program: end like sys.exit(N), children cleaned up.
+        try {
+            terminate_children();
+        } catch (...) {
+        }
+        return e.code;
     } catch (const std::exception& e) {
         report_error(prog, e.what());
         try {

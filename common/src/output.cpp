@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -209,7 +210,23 @@ std::size_t mark() {
     if (g_journal_fd < 0) return 0;
     struct stat st {};
     check(::fstat(g_journal_fd, &st), "fstat (journal)");
-    return static_cast<std::size_t>(st.st_size);
+    // The size can fall inside a line another process is still writing (a write that crosses a
+    // page of the memfd grows the file page by page): step back to just after the last newline.
+    auto end = static_cast<std::size_t>(st.st_size);
+    char buf[4096];
+    while (end > 0) {
+        const std::size_t chunk = std::min(end, sizeof buf);
+        const ssize_t n = ::pread(g_journal_fd, buf, chunk, static_cast<off_t>(end - chunk));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("pread (journal)");
+        }
+        for (std::size_t i = static_cast<std::size_t>(n); i > 0; --i) {
+            if (buf[i - 1] == '\n') return end - chunk + i;
+        }
+        end -= chunk;
+    }
+    return 0;
 }
 
 std::vector<Json> events_since(std::size_t from) {
@@ -246,7 +263,8 @@ void write_trace(const std::string& path) {
     std::set<long> named_pids;
     for (const Json& e : events) {
         const long pid = e["pid"].get<long>();
-        if (named_pids.insert(pid).second) {
+        // A process is named after the actor of its main thread (not the narrator's notes).
+        if (e["tid"].get<long>() == pid && e["actor"] != "narrator" && named_pids.insert(pid).second) {
             trace.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", pid}, {"tid", pid},
                              {"args", {{"name", e["actor"]}}}});
         }

@@ -173,7 +173,32 @@ extern "C" void on_terminating_signal(int sig) {
     errno = saved;
 }
 
-pid_t start_spawned(const Process& p, const std::string& entry, const std::vector<std::string>& args) {
+// Blocks SIGINT and SIGTERM for its lifetime (or until release()), restoring the previous mask.
+class SignalsHeld {
+public:
+    SignalsHeld() {
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        check_pthread(::pthread_sigmask(SIG_BLOCK, &block, &previous_), "pthread_sigmask");
+    }
+    SignalsHeld(const SignalsHeld&) = delete;
+    SignalsHeld& operator=(const SignalsHeld&) = delete;
+    ~SignalsHeld() { release(); }
+    void release() noexcept {
+        if (held_) ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+        held_ = false;
+    }
+    [[nodiscard]] const sigset_t& previous() const noexcept { return previous_; }
+
+private:
+    sigset_t previous_{};
+    bool held_ = true;
+};
+
+pid_t start_spawned(const Process& p, const std::string& entry, const std::vector<std::string>& args,
+                    const sigset_t& child_mask) {
     // The child learns what to run, and the settings of the run, from one environment variable.
     const OutputConfig& out = output_config();
     const Json description = {
@@ -209,7 +234,8 @@ pid_t start_spawned(const Process& p, const std::string& entry, const std::vecto
     sigaddset(&defaults, SIGINT);
     sigaddset(&defaults, SIGTERM);
     ::posix_spawnattr_setsigdefault(&attr, &defaults);
-    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setsigmask(&attr, &child_mask);  // not the mask start() holds meanwhile
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, "/proc/self/exe", nullptr, &attr, argv.data(), envp.data());
     ::posix_spawnattr_destroy(&attr);
@@ -246,8 +272,22 @@ std::string Process::name() const {
     std::unique_ptr<char, void (*)(void*)> demangled(
         abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status), std::free);
     if (status == 0 && demangled) {
-        cls = demangled.get();
-        if (const auto colon = cls.rfind("::"); colon != std::string::npos) cls = cls.substr(colon + 2);
+        // The last "::" outside any <...> or (...): "shop::Worker<std::string>" -> "Worker<...>",
+        // "f<int>()::Local" -> "Local"; then drop the template arguments, as Python has none.
+        const std::string full = demangled.get();
+        std::size_t start = 0;
+        int depth = 0;
+        for (std::size_t i = full.size(); i-- > 1;) {
+            const char c = full[i];
+            if (c == '>' || c == ')') ++depth;
+            if (c == '<' || c == '(') --depth;
+            if (depth == 0 && c == ':' && full[i - 1] == ':') {
+                start = i + 1;
+                break;
+            }
+        }
+        cls = full.substr(start);
+        if (const auto angle = cls.find('<'); angle != std::string::npos) cls.erase(angle);
     }
     return cls + "-" + identity_text(identity_);
 }
@@ -287,12 +327,18 @@ void Process::start() {
     // Anything still in a stdio buffer would be copied into the child and printed twice.
     std::fflush(nullptr);
 
+    // SIGINT/SIGTERM wait until the new child is known to this process's handler (or, in the
+    // child, until it has forgotten its parent's children): otherwise a Ctrl-C right after fork()
+    // leaks the child, and a terminate() right after start() makes the child's inherited handler
+    // terminate its siblings.
+    SignalsHeld held;
     if (method_ == StartMethod::spawn) {
-        state->pid = start_spawned(*this, entry_, entry_args_);
+        state->pid = start_spawned(*this, entry_, entry_args_, held.previous());
     } else {
         const pid_t pid = check(::fork(), "fork");
         if (pid == 0) {
             detail::become_child(state->name, identity_, daemon_);
+            held.release();
             const int code = detail::run_child_body([this] { run(); });
             reap_children_at_exit();
             detail::child_exit(code);
@@ -303,6 +349,7 @@ void Process::start() {
     if (state->pidfd < 0 && errno != ENOSYS) throw_errno("pidfd_open");
     remember_pid(state->pid);
     g_children.push_back(state);
+    held.release();  // a pending SIGINT/SIGTERM is handled here, with the child registered
     state_ = std::move(state);
     emit("process.start",
          {{"name", state_->name}, {"pid", state_->pid}, {"daemon", daemon_},

@@ -29,7 +29,7 @@ std::int64_t Random::uniform_int(std::int64_t lo, std::int64_t hi) noexcept {
     const std::uint64_t threshold = (0 - span) % span;
     for (;;) {
         const std::uint64_t v = next();
-        if (v >= threshold) return lo + static_cast<std::int64_t>(v % span);
+        if (v >= threshold) return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + v % span);
     }
 }
 
