@@ -38,14 +38,10 @@ int claim_slot(const std::string& path) {
     throw std::length_error("more than 16 temp directories at once");
 }
 
-// getdents64 record layout (the kernel's struct linux_dirent64).
-struct Dirent64 {
-    ino64_t d_ino;
-    off64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
+// getdents64 records (the kernel's struct linux_dirent64): u64 ino, s64 off, u16 reclen,
+// u8 type, then the NUL-terminated name.
+constexpr std::size_t kRecLenOffset = 16;
+constexpr std::size_t kNameOffset = 19;
 
 void remove_flat(const char* path) noexcept {
     const int dir = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -55,12 +51,13 @@ void remove_flat(const char* path) noexcept {
             const long n = ::syscall(SYS_getdents64, dir, buf, sizeof buf);
             if (n <= 0) break;
             for (long off = 0; off < n;) {
-                const auto* d = reinterpret_cast<const Dirent64*>(buf + off);
-                const char* name = d->d_name;
+                unsigned short reclen = 0;
+                std::memcpy(&reclen, buf + off + kRecLenOffset, sizeof reclen);
+                const char* name = buf + off + kNameOffset;
                 if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))) {
                     ::unlinkat(dir, name, 0);
                 }
-                off += d->d_reclen;
+                off += reclen;
             }
         }
         ::close(dir);
