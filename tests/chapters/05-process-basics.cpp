@@ -12,7 +12,7 @@ using harness::select_demo;
 
 TEST_CASE("function demo: children run concurrently and main ends first", "[05]") {
     for (unsigned seed : {1u, 2u, 3u}) {
-        const auto r = run_jsonl(seed, {"--demo", "function", "--time-scale", "0.1"});
+        const auto r = run_jsonl(seed, {"--demo", "function", "--time-scale", check::timing_scale(0.1)});
         const auto demo = select_demo(r.events, "function");
         const long main = check::main_pid(r.events);
         const auto rests = check::spans(demo, "rest");

@@ -12,7 +12,7 @@ using harness::select;
 using harness::select_demo;
 
 namespace {
-const std::vector<std::string> kArgs{"--time-scale", "0.1"};
+const std::vector<std::string> kArgs{"--time-scale", check::timing_scale(0.1)};
 
 struct Demo {
     std::vector<check::Span> rests;
@@ -94,7 +94,7 @@ TEST_CASE("join ordering: none, one by one, all then join", "[07]") {
 
 TEST_CASE("join(timeout) returns while the child is still running", "[07]") {
     for (unsigned seed : {1u, 9u}) {
-        const auto r = run_jsonl(seed, {"--demo", "join-timeout", "--time-scale", "0.1"});
+        const auto r = run_jsonl(seed, {"--demo", "join-timeout", "--time-scale", check::timing_scale(0.1)});
         const auto timeout = select(r.events, "join.timeout");
         REQUIRE(timeout.size() == 1);
         const auto& f = timeout[0]["fields"];

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,14 @@ inline std::vector<Span> spans(const std::vector<Json>& events, const std::strin
         }
     }
     return out;
+}
+
+// The time scale for checks that compare durations: `normal` in a plain build, four times that
+// (slower) in a sanitized build, where fork/exit/join cost several times more real time.
+inline std::string timing_scale(double normal) {
+    const char* slow = std::getenv("WB_SLOW_BUILD");
+    const double scale = (slow != nullptr && std::string(slow) == "1") ? normal * 4 : normal;
+    return std::to_string(scale);
 }
 
 inline long main_pid(const std::vector<Json>& events) {
