@@ -1,0 +1,267 @@
+// Chapter 11 - Semaphore: the KTV.
+//
+// Seeds: 004 (信号量 multiprocess.Semaphore: the KTV), 003 (信号量 BoundedSemaphore).
+// A lock lets one process in at a time; a semaphore lets N in. "A mall has 4 mini karaoke rooms,
+// so 4 people can sing at once; a fifth has to wait outside until somebody comes out."
+// Internally a counter: acquire() takes one (waiting at 0), release() gives one back - Dijkstra's
+// P() and V(). wb::Semaphore is a POSIX sem_t in shared memory, so it works between processes.
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "wb/chapter.hpp"
+#include "wb/clock.hpp"
+#include "wb/event.hpp"
+#include "wb/output.hpp"
+#include "wb/process.hpp"
+#include "wb/random.hpp"
+#include "wb/semaphore.hpp"
+#include "wb/shared_memory.hpp"
+#include "wb/timeline.hpp"
+
+namespace {
+
+constexpr int kRooms = 4;
+constexpr int kPeople = 10;
+
+// Demo 1 - the semaphore's counter, in the seed's own shape:
+//     sem = Semaphore(4)
+//     sem.acquire(); print(1)  ...  sem.acquire(); print(4)
+//     sem.release(); print(5)
+// The seed stops at four, because a fifth acquire() would block for good. Here the fifth is made:
+// once with a timeout (it gives up and says so), once while another process gives a permit back.
+void demo_four_permits() {
+    wb::Semaphore sem(kRooms);
+    for (int n = 1; n <= kRooms; ++n) {
+        sem.acquire();  // p1: takes a permit; never waits while one is free
+        wb::emit("sem.acquire", {{"n", n}, {"value", sem.value()}},
+                 fmt::format("acquire() #{} returns at once: {} of {} permits free", n, sem.value(), kRooms));
+    }
+
+    // p2: the fifth acquire finds the counter at 0 and blocks. Without a timeout it would wait
+    // forever (nobody else holds the semaphore); acquire(2) gives up after 2 s and returns false.
+    wb::clock::Stopwatch first;
+    const bool got_first = sem.acquire(2.0);
+    const double waited_first = first.elapsed();
+    wb::emit("sem.fifth",
+             {{"attempt", "timeout"}, {"timeout", 2.0}, {"acquired", got_first}, {"waited", waited_first},
+              {"value", sem.value()}},
+             fmt::format("acquire(timeout=2) #5 gives up after {:.2f} s: acquired = {} (4 of 4 permits held)",
+                         waited_first, got_first));
+
+    // p3: permits have no owner. Another process that never acquired one may release one (that is
+    // also how a semaphore is used for signalling), and that wakes the blocked fifth acquire.
+    wb::Process helper([&sem] {
+        wb::clock::sleep(1.0);
+        wb::emit("sem.release", {{"value_before", sem.value()}},
+                 "releases one permit after 1 s (it never acquired one: a permit has no owner)");
+        sem.release();
+    });
+    helper.set_name("helper");
+    helper.start();
+    wb::clock::Stopwatch second;
+    const bool got_second = sem.acquire(5.0);
+    const double waited_second = second.elapsed();
+    wb::emit("sem.fifth",
+             {{"attempt", "released"}, {"timeout", 5.0}, {"acquired", got_second}, {"waited", waited_second},
+              {"value", sem.value()}},
+             fmt::format("acquire(timeout=5) #5 returns after {:.2f} s: acquired = {} (the helper's permit)",
+                         waited_second, got_second));
+    helper.join();
+
+    // The seed's last lines: release one, print 5. Main gives back every permit it holds - and
+    // the semaphore ends with one permit more than it started with: the helper's.
+    const int held = kRooms + (got_first ? 1 : 0) + (got_second ? 1 : 0);
+    for (int n = 0; n < held; ++n) sem.release();
+    wb::emit("sem.done", {{"released", held}, {"value", sem.value()}},
+             fmt::format("main releases the {} permits it holds: {} free now, Semaphore(4) has grown", held,
+                         sem.value()));
+    wb::note("Four acquires went through at once; the fifth blocked while all four permits were held.\n"
+             "A release from any process unblocks it - even one that never acquired, which is how the\n"
+             "semaphore ended with 5 permits. A BoundedSemaphore refuses that (demo bounded).");
+}
+
+// Demo 2 - the KTV.
+//     def ktv(sem, i):
+//         with sem:
+//             print('%s走进KTV' % i)             # walks into the KTV
+//             time.sleep(random.randint(1, 5))
+//             print('%s走出KTV' % i)             # walks out of the KTV
+//     sem = Semaphore(4)
+//     for i in range(10): Process(target=ktv, args=(sem, i)).start()
+//
+// What the KTV keeps in shared memory, so that every person updates the same counters. They are
+// changed only while the person holds a permit, so `inside` can never exceed the 4 permits.
+struct Ktv {
+    std::atomic<int> inside;       // people in a room right now
+    std::atomic<int> most_inside;  // the largest value `inside` ever had
+    std::atomic<int> entered;
+    std::atomic<int> left;
+};
+
+void raise_to(std::atomic<int>& most, int value) {
+    int seen = most.load();
+    while (seen < value && !most.compare_exchange_weak(seen, value)) {
+    }
+}
+
+// "rooms |##..|": how many rooms are taken, drawn at the end of the line.
+std::string gauge(int inside) {
+    return fmt::format("   rooms |{}{}|", std::string(static_cast<std::size_t>(inside), '#'),
+                       std::string(static_cast<std::size_t>(kRooms - inside), '.'));
+}
+
+// One person, in its own process. `doors` opens the KTV for everybody at once; `all_taken` is
+// raised by whoever takes the fourth room.
+void person(int i, wb::Semaphore& rooms, Ktv& ktv, wb::Event& doors, wb::Event& all_taken) {
+    const int stay = static_cast<int>(wb::rng().uniform_int(1, 5));  // random.randint(1, 5), seeded per person
+    doors.wait();
+
+    wb::clock::Stopwatch queue;
+    wb::Span waiting("waiting", {{"person", i}}, {});  // a bar on the timeline, no line of text
+    auto permit = rooms.hold();                        // k1: `with sem:` - waits for a free room
+    waiting.end();
+
+    // k2: inside the room. The counter goes up only after the permit is held: never above 4.
+    const int inside = ktv.inside.fetch_add(1) + 1;
+    raise_to(ktv.most_inside, inside);
+    ktv.entered.fetch_add(1);
+    const double waited = queue.elapsed();
+    wb::emit("ktv.enter", {{"person", i}, {"stay", stay}, {"inside", inside}, {"waited", waited}},
+             fmt::format("walks into the KTV after waiting {:.2f} s{}", waited, gauge(inside)));
+    wb::Span in_room("in-room", {{"person", i}, {"stay", stay}}, {});
+
+    // k3: the opening rule (not in the seed). The first four guests start singing when all four
+    // rooms are taken. It changes nothing later (the event stays set), and it turns "the KTV is
+    // full at some point" from very likely into certain: none of the first four can leave before
+    // the fourth is in, and nobody else can get in before one of them leaves.
+    if (inside == kRooms) all_taken.set();
+    all_taken.wait();
+    wb::clock::sleep(stay);
+    in_room.end();
+
+    // k4: leave, still holding the permit, then give the room back.
+    const int after = ktv.inside.fetch_sub(1) - 1;
+    ktv.left.fetch_add(1);
+    wb::emit("ktv.leave", {{"person", i}, {"stay", stay}, {"inside", after}},
+             fmt::format("walks out of the KTV after singing {} s{}", stay, gauge(after)));
+    permit.release();  // the end of the `with` block
+}
+
+// Under the timeline: how many "in-room" bars cover the middle of each column. Columns are a
+// fraction of a second wide, so a leave and the next enter can both draw in the same column;
+// the count at the column's middle is the honest occupancy.
+void show_occupancy(std::size_t mark) {
+    const auto rows = wb::timeline_rows(wb::journal::events_since(mark));
+    constexpr int width = 48;  // render_timeline's default, so the columns line up
+    double t0 = 1e300, t1 = -1e300;
+    std::size_t name_width = 4;
+    for (const auto& row : rows) {
+        name_width = std::max(name_width, row.actor.size());
+        for (const auto& bar : row.bars) {
+            t0 = std::min(t0, bar.start);
+            t1 = std::max(t1, bar.end);
+        }
+    }
+    if (t0 > t1) return;
+    if (t1 - t0 < 1e-9) t1 = t0 + 1;
+    const double column = (t1 - t0) / width;
+    std::string digits;
+    wb::Json counts = wb::Json::array();
+    for (int c = 0; c < width; ++c) {
+        const double middle = t0 + (c + 0.5) * column;
+        int count = 0;
+        for (const auto& row : rows) {
+            for (const auto& bar : row.bars) count += bar.span == "in-room" && bar.start <= middle && middle < bar.end;
+        }
+        digits += static_cast<char>('0' + count);
+        counts.push_back(count);
+    }
+    wb::emit_block("occupancy", {{"t0", t0}, {"t1", t1}, {"counts", counts}},
+                   fmt::format("rooms in use at the middle of each column:\n{:<{}} |{}|", "rooms", name_width, digits));
+}
+
+void demo_ktv() {
+    wb::Semaphore rooms(kRooms);  // sem = Semaphore(4)
+    wb::Shared<Ktv> ktv;          // the counters, in shared memory
+    wb::Event doors;              // the KTV opens: everybody tries at once
+    wb::Event all_taken;          // the fourth room is taken (k3)
+    const std::size_t mark = wb::journal::mark();
+
+    std::vector<wb::Process> people;
+    for (int i = 0; i < kPeople; ++i) {
+        people.emplace_back([&, i] { person(i, rooms, *ktv, doors, all_taken); });
+        people.back().set_name(fmt::format("person-{}", i));
+    }
+    for (auto& p : people) p.start();
+    wb::emit("ktv.open", {{"people", kPeople}, {"rooms", kRooms}},
+             fmt::format("the KTV opens its doors: {} people, {} rooms", kPeople, kRooms));
+    doors.set();
+    all_taken.wait();
+    wb::emit("ktv.full", {{"rooms", kRooms}}, "all four rooms are taken: the next people wait outside");
+    for (auto& p : people) p.join();
+
+    wb::show_timeline(mark, "who was where (w = waiting at the door, i = in a room):");
+    show_occupancy(mark);
+    wb::emit("ktv.summary",
+             {{"people", kPeople}, {"rooms", kRooms}, {"entered", ktv->entered.load()}, {"left", ktv->left.load()},
+              {"most_inside", ktv->most_inside.load()}, {"inside", ktv->inside.load()}},
+             fmt::format("{} entered, {} left, at most {} inside at once, {} inside now", ktv->entered.load(),
+                         ktv->left.load(), ktv->most_inside.load(), ktv->inside.load()));
+    wb::note("Never more than four 'i' at the same moment: a fifth person waits ('w') until someone\n"
+             "walks out and releases the permit. Everyone walked in once and out once.");
+}
+
+// Demo 3 - BoundedSemaphore (seed 003: threading.BoundedSemaphore(5)).
+// A plain semaphore accepts any release(), even one that was never acquired: a guest who checks
+// out twice silently turns a 2-room KTV into a 3-room one. A BoundedSemaphore refuses to go above
+// its initial value; Python raises ValueError("Semaphore released too many times"), the workbook
+// throws wb::ReleasedTooManyTimes.
+void demo_bounded() {
+    wb::Semaphore plain(2);
+    plain.acquire();
+    plain.release();
+    plain.release();  // b1: one release too many - accepted without a word
+    int guests = 0;
+    while (plain.try_acquire()) ++guests;
+    wb::emit("plain.over_release", {{"initial", 2}, {"admitted", guests}},
+             fmt::format("Semaphore(2) released once too often: it now lets {} guests in at once", guests));
+
+    wb::BoundedSemaphore bounded(2);
+    bounded.acquire();
+    bounded.release();
+    try {
+        bounded.release();  // b2: one release too many - refused
+        wb::emit("bounded.over_release", {{"error", nullptr}, {"value", bounded.value()}},
+                 "BoundedSemaphore(2) accepted an extra release (it should not)");
+    } catch (const wb::ReleasedTooManyTimes& e) {
+        wb::emit("bounded.over_release", {{"error", e.what()}, {"value", bounded.value()}},
+                 fmt::format("BoundedSemaphore(2).release() throws ReleasedTooManyTimes: {}", e.what()));
+    }
+    int admitted = 0;
+    while (bounded.try_acquire()) ++admitted;
+    wb::emit("bounded.admitted", {{"initial", 2}, {"admitted", admitted}},
+             fmt::format("BoundedSemaphore(2) still lets {} guests in at once", admitted));
+    wb::note("The bound catches the bug where it happens (the extra release), instead of letting it\n"
+             "quietly enlarge the room.");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return wb::run_chapter(argc, argv, wb::Chapter{
+        .id = "11-semaphore-ktv",
+        .title = "Semaphore: the KTV",
+        .description = "multiprocessing.Semaphore between real processes: four acquires then a blocked\n"
+                       "fifth (a timeout, then a release from another process); the KTV with 10 people\n"
+                       "and 4 rooms (never more than 4 inside); a BoundedSemaphore released too often.",
+        .demos = {
+            {"four-permits", "Semaphore(4): four acquires, then a fifth that blocks", demo_four_permits},
+            {"ktv", "the KTV: 10 people, 4 rooms, never more than 4 inside", demo_ktv},
+            {"bounded", "BoundedSemaphore released too often reports an error", demo_bounded},
+        },
+    });
+}
