@@ -819,6 +819,15 @@ TEST_CASE("spawn: the child re-runs the program, module_level included, and runs
 
 TEST_CASE("SIGINT: children and grandchildren are ended, exit status 130, nothing left behind",
           "[process][signals]") {
+#if defined(__SANITIZE_THREAD__)
+    // Under ThreadSanitizer a child asleep in a long clock_nanosleep runs its SIGTERM handler
+    // late (TSan defers handlers to its next interception point), so the parent's 2 s SIGKILL
+    // fallback ends the child before it has ended its own child, which the harness then finds
+    // orphaned. The address/undefined and plain builds run this test; TSan's job here is the
+    // threads, not the signal path.
+    WARN("skipped under ThreadSanitizer: signal handlers are deferred in a sleeping child");
+    return;
+#endif
     // SIGINT is blocked here while the fixture starts (the mask is inherited through fork and
     // exec) and the fixture keeps it blocked (--hold-sigint) until its three sleepers and the
     // grandchild have all said they are resting: the SIGINT the harness sends always arrives
