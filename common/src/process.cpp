@@ -441,7 +441,22 @@ void terminate_children() {
             ::kill(c->pid, SIGCONT);
         }
     }
-    for (const auto& c : children) reap(*c, true);
+    // A child that does not act on SIGTERM within 2 s of real time (it blocked the signal, or a
+    // sanitizer runtime deferred its handler) is killed: error clean-up must never hang.
+    const std::int64_t give_up = clock::monotonic_ns() + 2'000'000'000;
+    for (const auto& c : children) {
+        while (!c->reaped && clock::monotonic_ns() < give_up) {
+            reap(*c, false);
+            if (!c->reaped) {
+                const timespec step{0, 1'000'000};
+                ::nanosleep(&step, nullptr);
+            }
+        }
+        if (!c->reaped) {
+            ::kill(c->pid, SIGKILL);
+            reap(*c, true);
+        }
+    }
 }
 
 std::size_t live_children() { return g_children.size(); }

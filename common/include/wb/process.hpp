@@ -146,8 +146,9 @@ struct CurrentProcess {
 // Ends the demo like a Python program ends: terminates daemon children, joins the others.
 // The driver calls it after every demo; a child calls it after run().
 void reap_children_at_exit();
-// Sends SIGTERM to every child of this process that has not been reaped, then reaps them all
-// (the error path of the driver; also what Ctrl-C does, from the signal handler).
+// Sends SIGTERM to every child of this process that has not been reaped, then reaps them all;
+// a child still there after 2 s of real time gets SIGKILL (the error path of the driver; Ctrl-C
+// does the same from the signal handler).
 void terminate_children();
 // How many children of this process are started and not yet reaped.
 [[nodiscard]] std::size_t live_children();
