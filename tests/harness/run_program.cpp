@@ -59,8 +59,10 @@ bool drain(int fd, std::string& into) {
     }
 }
 
+}  // namespace
+
 // Children of this (subreaper) process that are still there: alive, or zombies.
-std::vector<pid_t> my_children() {
+std::vector<pid_t> children_of_this_process() {
     std::vector<pid_t> found;
     const pid_t me = ::getpid();
     for (const auto& name : list_dir("/proc")) {
@@ -78,8 +80,6 @@ std::vector<pid_t> my_children() {
     }
     return found;
 }
-
-}  // namespace
 
 std::string chapter_exe() {
     const char* exe = std::getenv("WB_CHAPTER_EXE");
@@ -174,7 +174,7 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
     ::close(pidfd);
 
     // Leftover processes: anything still parented to us is a descendant the program left behind.
-    for (const pid_t child : my_children()) {
+    for (const pid_t child : children_of_this_process()) {
         std::ifstream comm("/proc/" + std::to_string(child) + "/stat");
         std::string stat;
         std::getline(comm, stat);

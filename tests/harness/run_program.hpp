@@ -13,6 +13,8 @@
 // The result's `leftovers` lists what was found; REQUIRE(r.leftovers.empty()).
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -51,6 +53,9 @@ struct Options {
 // Runs the chapter with --format jsonl --seed N (and `extra`), requires a clean exit 0,
 // parseable jsonl and no leftovers (Catch2 REQUIREs), and returns the result.
 [[nodiscard]] Result run_jsonl(unsigned seed, const std::vector<std::string>& extra = {});
+
+// The children of the calling process that still exist (running or zombie), read from /proc.
+[[nodiscard]] std::vector<pid_t> children_of_this_process();
 
 // Helpers for checks over events.
 [[nodiscard]] std::vector<Json> select(const std::vector<Json>& events, const std::string& event_name);

@@ -152,29 +152,8 @@ struct Gate {
     }
 };
 
-// Children of this process that exist (running or zombie), from /proc.
-std::vector<pid_t> children_of_me() {
-    std::vector<pid_t> found;
-    DIR* d = ::opendir("/proc");
-    if (d == nullptr) return found;
-    const pid_t me = ::getpid();
-    while (const dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream stat("/proc/" + name + "/stat");
-        std::string line;
-        if (!std::getline(stat, line)) continue;
-        const auto close = line.rfind(')');
-        if (close == std::string::npos) continue;
-        std::istringstream rest(line.substr(close + 2));
-        char state = 0;
-        pid_t ppid = 0;
-        rest >> state >> ppid;
-        if (ppid == me) found.push_back(static_cast<pid_t>(std::stol(name)));
-    }
-    ::closedir(d);
-    return found;
-}
+// Children of this process that exist (running or zombie), from /proc: the harness's scan.
+std::vector<pid_t> children_of_me() { return harness::children_of_this_process(); }
 
 // Per test: journal-only output, a fast clock, and no child left behind even when a REQUIRE fails.
 struct ChildrenGuard {
