@@ -1,6 +1,9 @@
 #include "wb/chapter.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <charconv>
 #include <cmath>
@@ -12,6 +15,7 @@
 #include <fmt/core.h>
 
 #include "wb/clock.hpp"
+#include "wb/error.hpp"
 #include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
@@ -75,9 +79,9 @@ void print_help(const std::string& prog, const Chapter& ch) {
     h += "  --help              this text\n";
     h += "  --list              list the demos (name and one line each)\n";
     h += "  --demo NAME         run only this demo (repeatable; see --list)\n";
-    h += "  --time-scale X      real seconds per logical second (default 1.0, the seed's pace;\n"
-         "                      0.01 makes a 2 s rest last 20 ms). Printed times stay logical.\n"
-         "                      Default from WORKBOOK_TIME_SCALE when set.\n";
+    h += "  --time-scale X      real seconds per logical second, 0.001 to 1000 (default 1.0,\n"
+         "                      the seed's pace; 0.01 makes a 2 s rest last 20 ms). Printed\n"
+         "                      times stay logical. Default from WORKBOOK_TIME_SCALE when set.\n";
     h += "  --seed N            seed of every random choice (default 1); child i draws from\n"
          "                      stream (seed, i), so values do not depend on scheduling\n";
     h += fmt::format("  --format F          text (default), jsonl (one JSON event per line){}\n",
@@ -98,15 +102,26 @@ void print_help(const std::string& prog, const Chapter& ch) {
     write_stdout(h);
 }
 
+// The time scale, within the clock's bounds (a scale the clock cannot honour is a usage error
+// before anything runs, not a hang or an overflow later).
+double parse_time_scale(std::string_view text) {
+    const double scale = parse_double(text, "time-scale");
+    if (scale < clock::min_time_scale || scale > clock::max_time_scale) {
+        throw std::invalid_argument(fmt::format("--time-scale must be between {} and {}, got {}",
+                                                clock::min_time_scale, clock::max_time_scale, text));
+    }
+    return scale;
+}
+
 // Parses argv into settings; chapter options are applied as they are met.
 Settings parse(int argc, char** argv, const Chapter& ch) {
     Settings s;
     if (const char* env = std::getenv("WORKBOOK_TIME_SCALE"); env != nullptr && *env != '\0') {
         try {
-            s.time_scale = parse_double(env, "time-scale");
-            if (!(s.time_scale > 0)) throw std::invalid_argument("not > 0");
+            s.time_scale = parse_time_scale(env);
         } catch (const std::exception&) {
-            throw UsageError(fmt::format("WORKBOOK_TIME_SCALE must be a number > 0, got '{}'", env));
+            throw UsageError(fmt::format("WORKBOOK_TIME_SCALE must be a number between {} and {}, got '{}'",
+                                         clock::min_time_scale, clock::max_time_scale, env));
         }
     }
     std::map<std::string, const Option*> chapter_options;
@@ -143,8 +158,7 @@ Settings parse(int argc, char** argv, const Chapter& ch) {
                 if (!known) throw UsageError(fmt::format("no demo named '{}' (see --list)", d));
                 s.demos.push_back(d);
             } else if (name == "time-scale") {
-                s.time_scale = parse_double(value(), name);
-                if (!(s.time_scale > 0)) throw UsageError("--time-scale must be > 0");
+                s.time_scale = parse_time_scale(value());
             } else if (name == "seed") {
                 s.seed = static_cast<std::uint64_t>(parse_int(value(), name, 0, (1LL << 62)));
             } else if (name == "format") {
@@ -161,7 +175,7 @@ Settings parse(int argc, char** argv, const Chapter& ch) {
                 }
             } else if (name == "trace") {
                 s.trace = value();
-                if (s.trace.empty()) throw UsageError("--trace needs a file name");
+                check_trace_path(s.trace);
             } else if (name == "color") {
                 no_value();
                 s.color = 1;
@@ -226,10 +240,32 @@ void report_error(const std::string& prog, const std::string& what) {
     detail::child_exit(code);
 }
 
+// Descriptors 0, 1 and 2 are the program's standard streams even when the user closed them
+// (`prog >&-`): otherwise the first file the program opens (the journal, a pipe) would become
+// "stdout" and the program's own output would be written into it. A closed one is reopened on
+// /dev/null, as daemons do, before anything else opens a file.
+void keep_standard_descriptors() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (opened < 0) throw_errno("open /dev/null");
+        if (opened != fd) {  // cannot happen (the lowest free number is taken), but never assume
+            check(::dup2(opened, fd), "dup2");
+            ::close(opened);
+        }
+    }
+}
+
 }  // namespace
 
 int run_chapter(int argc, char** argv, const Chapter& ch) {
     const std::string prog = program_name(argc > 0 ? argv[0] : nullptr);
+    try {
+        keep_standard_descriptors();
+    } catch (const std::exception& e) {
+        report_error(prog, e.what());
+        return 1;
+    }
     std::vector<std::string> entry_names;
     for (const auto& e : ch.entry_points) entry_names.push_back(e.name);
     detail::set_program(argc > 0 ? argv[0] : prog, entry_names);

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <fmt/core.h>
+
 #include "wb/error.hpp"
 
 namespace wb::clock {
@@ -14,8 +16,9 @@ std::int64_t g_epoch_ns = monotonic_ns();
 }  // namespace
 
 void set_time_scale(double scale) {
-    if (!std::isfinite(scale) || scale <= 0.0) {
-        throw std::invalid_argument("time scale must be a number > 0, got " + std::to_string(scale));
+    if (!std::isfinite(scale) || scale < min_time_scale || scale > max_time_scale) {
+        throw std::invalid_argument(fmt::format("time scale must be between {} and {}, got {}", min_time_scale,
+                                                max_time_scale, scale));
     }
     g_scale = scale;
 }
@@ -37,8 +40,12 @@ double now() noexcept {
 }
 
 std::chrono::nanoseconds to_real(double logical_seconds) noexcept {
+    // NaN and negatives compare false here; the comparison in double happens before any
+    // conversion to an integer, so neither the multiplication nor the cast can overflow.
     if (!(logical_seconds > 0.0)) return std::chrono::nanoseconds{0};
-    return std::chrono::nanoseconds{static_cast<std::int64_t>(std::llround(logical_seconds * g_scale * 1e9))};
+    const double real_ns = logical_seconds * g_scale * 1e9;
+    if (!(real_ns < static_cast<double>(max_real.count()))) return max_real;
+    return std::chrono::nanoseconds{std::llround(real_ns)};
 }
 
 double to_logical(std::chrono::nanoseconds real) noexcept {

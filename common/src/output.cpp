@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <functional>
 #include <map>
 #include <set>
@@ -287,21 +290,60 @@ void write_trace(const std::string& path) {
     }
     const Json doc = {{"traceEvents", std::move(trace)}, {"displayTimeUnit", "ms"},
                       {"otherData", {{"clock", "logical seconds (time scale removed)"}}}};
-    const std::string tmp = path + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "w");
-    if (f == nullptr) throw_errno("fopen " + tmp);
     const std::string text = doc.dump(1);
-    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    const int saved = errno;
-    if (std::fclose(f) != 0 || !ok) {
+    check_trace_path(path);  // again: the file may have been replaced since the run began
+    // A fresh temp file beside the target (O_EXCL through mkstemp: never an existing file, never
+    // through a symlink), then rename over the target: a reader never sees half a trace.
+    std::string tmp = path + ".XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) throw_errno("mkstemp " + tmp);
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = n < 0 ? errno : EIO;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw_errno("write " + tmp, err);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::fchmod(fd, 0644);  // mkstemp makes 0600; a trace is an ordinary output file
+    if (::close(fd) != 0) {
+        const int err = errno;
         ::unlink(tmp.c_str());
-        throw_errno("write " + tmp, ok ? errno : saved);
+        throw_errno("close " + tmp, err);
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         const int err = errno;
         ::unlink(tmp.c_str());
         throw_errno("rename " + tmp, err);
     }
+}
+
+void check_trace_path(const std::string& path) {
+    if (path.empty()) throw std::invalid_argument("--trace needs a file name");
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            throw std::invalid_argument(fmt::format("--trace {}: is a symbolic link; give the file itself", path));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            throw std::invalid_argument(fmt::format(
+                "--trace {}: is not a regular file (a directory or device is never replaced)", path));
+        }
+    } else if (errno != ENOENT) {
+        throw std::invalid_argument(fmt::format("--trace {}: {}", path, std::strerror(errno)));
+    }
+    // Can a file be made beside it? Try it, as the writer will: a temp file, removed at once.
+    std::string probe = path + ".XXXXXX";
+    const int fd = ::mkstemp(probe.data());
+    if (fd < 0) {
+        throw std::invalid_argument(fmt::format("--trace {}: cannot create a file there: {}", path, std::strerror(errno)));
+    }
+    ::close(fd);
+    ::unlink(probe.c_str());
 }
 
 }  // namespace wb

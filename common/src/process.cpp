@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -213,6 +214,8 @@ pid_t start_spawned(const Process& p, const std::string& entry, const std::vecto
         {"format", static_cast<int>(out.format)},
         {"color", out.color},
         {"journal_fd", journal::fd()},
+        {"parent_pid", ::getpid()},
+        {"end_with_parent", p.ends_with_parent()},
     };
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
@@ -294,6 +297,11 @@ std::string Process::name() const {
 
 void Process::set_name(std::string name) { name_ = std::move(name); }
 
+void Process::set_end_with_parent(bool end_with_parent) {
+    if (state_) throw std::logic_error("process has already started: set end_with_parent before start()");
+    end_with_parent_ = end_with_parent;
+}
+
 void Process::set_daemon(bool daemon) {
     if (state_) throw std::logic_error("process has already started: set daemon before start()");
     daemon_ = daemon;
@@ -335,8 +343,10 @@ void Process::start() {
     if (method_ == StartMethod::spawn) {
         state->pid = start_spawned(*this, entry_, entry_args_, held.previous());
     } else {
+        const pid_t parent = ::getpid();
         const pid_t pid = check(::fork(), "fork");
         if (pid == 0) {
+            if (end_with_parent_) detail::end_with_parent(parent);
             detail::become_child(state->name, identity_, daemon_);
             held.release();
             const int code = detail::run_child_body([this] { run(); });
@@ -345,10 +355,26 @@ void Process::start() {
         }
         state->pid = pid;
     }
-    state->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, state->pid, 0));
-    if (state->pidfd < 0 && errno != ENOSYS) throw_errno("pidfd_open");
+    // From here on the child exists: register it before anything else can fail, so that whatever
+    // goes wrong below, the child is still terminated and reaped by the error path (or Ctrl-C).
     remember_pid(state->pid);
-    g_children.push_back(state);
+    try {
+        g_children.push_back(state);
+    } catch (...) {
+        ::kill(state->pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(state->pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        forget_pid(state->pid);
+        throw;
+    }
+    // A pidfd lets join(timeout) sleep in poll() until the child ends. Without one (an old kernel,
+    // or no descriptor left: EMFILE/ENFILE) join(timeout) polls waitpid in 1 ms steps instead:
+    // slower to notice, never wrong, and no reason to fail a start that has already happened.
+    state->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, state->pid, 0));
+    if (state->pidfd >= 0) {
+        ::fcntl(state->pidfd, F_SETFD, FD_CLOEXEC);
+    }
     held.release();  // a pending SIGINT/SIGTERM is handled here, with the child registered
     state_ = std::move(state);
     emit("process.start",
@@ -463,6 +489,13 @@ std::size_t live_children() { return g_children.size(); }
 
 namespace detail {
 
+void end_with_parent(pid_t parent) noexcept {
+    // The kernel sends SIGKILL to this process when the thread that created it ends. If the parent
+    // is already gone, the signal was never armed for it: getppid() then names a reaper instead.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::raise(SIGKILL);  // as if the signal had been armed in time
+}
+
 const std::string& process_name() noexcept { return g_name; }
 
 void install_signal_handlers() {
@@ -535,6 +568,7 @@ std::optional<SpawnDescription> adopt_spawn_description() {
     out.format = static_cast<Format>(d.at("format").get<int>());
     out.color = d.at("color").get<bool>();
     configure_output(out);
+    if (d.value("end_with_parent", true)) end_with_parent(d.at("parent_pid").get<pid_t>());
     journal::adopt(d.at("journal_fd").get<int>());
     become_child(d.at("name").get<std::string>(), d.at("identity").get<std::vector<int>>(),
                  d.at("daemon").get<bool>());

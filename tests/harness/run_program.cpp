@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -101,7 +103,16 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
         throw std::runtime_error("pipe2 failed");
     }
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    // The extra entries replace inherited ones of the same name (getenv finds the first).
+    const auto overridden = [&](std::string_view entry) {
+        const auto name = entry.substr(0, entry.find('=') + 1);
+        if (name == "TMPDIR=") return true;
+        return std::any_of(options.env.begin(), options.env.end(),
+                           [&](const std::string& e) { return e.rfind(name, 0) == 0; });
+    };
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (!overridden(*e)) env_strings.emplace_back(*e);
+    }
     env_strings.push_back("TMPDIR=" + tmpdir);
     for (const auto& e : options.env) env_strings.push_back(e);
     std::vector<char*> envp;
@@ -120,6 +131,11 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
         ::dup2(in[0], 0);
         ::dup2(out[1], 1);
         ::dup2(err[1], 2);
+        if (options.close_stdout) ::close(1);
+        if (options.nofile_limit >= 0) {
+            const rlimit limit{static_cast<rlim_t>(options.nofile_limit), static_cast<rlim_t>(options.nofile_limit)};
+            if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+        }
         ::execve(exe.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }
@@ -137,12 +153,15 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
 
     const std::int64_t deadline = start + std::chrono::nanoseconds(options.timeout).count();
     bool sigint_sent = options.send_sigint_after_ms < 0;
+    bool sigkill_sent = options.send_sigkill_after_ms < 0;
     bool out_open = true, err_open = true, exited = false, timed_out = false;
     while (!exited) {
         pollfd fds[3] = {{pidfd, POLLIN, 0}, {out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}};
         int wait_ms = static_cast<int>((deadline - now_ns()) / 1'000'000);
-        if (!sigint_sent) {
-            const std::int64_t at = start + static_cast<std::int64_t>(options.send_sigint_after_ms) * 1'000'000;
+        for (const auto& [sent, after_ms] : {std::pair{sigint_sent, options.send_sigint_after_ms},
+                                            std::pair{sigkill_sent, options.send_sigkill_after_ms}}) {
+            if (sent) continue;
+            const std::int64_t at = start + static_cast<std::int64_t>(after_ms) * 1'000'000;
             wait_ms = std::min(wait_ms, static_cast<int>(std::max<std::int64_t>(0, (at - now_ns()) / 1'000'000)));
         }
         if (wait_ms < 0) wait_ms = 0;
@@ -154,6 +173,10 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
         if (!sigint_sent && now_ns() >= start + static_cast<std::int64_t>(options.send_sigint_after_ms) * 1'000'000) {
             ::kill(pid, SIGINT);
             sigint_sent = true;
+        }
+        if (!sigkill_sent && now_ns() >= start + static_cast<std::int64_t>(options.send_sigkill_after_ms) * 1'000'000) {
+            ::kill(pid, SIGKILL);
+            sigkill_sent = true;
         }
         if (!exited && now_ns() >= deadline) {
             ::kill(pid, SIGKILL);
@@ -173,6 +196,16 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
     ::close(err[0]);
     ::close(pidfd);
 
+    // Descendants that end within the grace period are reaped here (they are ours: we are the
+    // subreaper); whatever is still running after it was left behind.
+    const std::int64_t grace_end = now_ns() + std::chrono::nanoseconds(options.leftover_grace).count();
+    while (now_ns() < grace_end) {
+        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+        }
+        if (children_of_this_process().empty()) break;
+        const timespec step{0, 2'000'000};
+        ::nanosleep(&step, nullptr);
+    }
     // Leftover processes: anything still parented to us is a descendant the program left behind.
     for (const pid_t child : children_of_this_process()) {
         std::ifstream comm("/proc/" + std::to_string(child) + "/stat");

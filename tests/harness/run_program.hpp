@@ -39,7 +39,15 @@ struct Options {
     std::vector<std::string> env = {};  // extra "NAME=value" entries
     std::chrono::seconds timeout{120};  // the program is killed (and the test fails) after this
     int send_sigint_after_ms = -1;      // if >= 0: SIGINT the program after this many ms
+    int send_sigkill_after_ms = -1;     // if >= 0: SIGKILL the program after this many ms
     std::string stdin_text = {};
+    bool close_stdout = false;          // start the program with descriptor 1 closed (prog >&-)
+    long nofile_limit = -1;             // if >= 0: RLIMIT_NOFILE of the program (prlimit --nofile)
+    // After the program ended, how long its descendants may take to end by themselves before
+    // those still there count as left behind. 0 for a normal run (it reaps its children before
+    // it exits); a program that was SIGKILLed has its children end through their parent-death
+    // signal, which takes the kernel a moment: "no child alive shortly after".
+    std::chrono::milliseconds leftover_grace{0};
 };
 
 // The chapter program under test (WB_CHAPTER_EXE).

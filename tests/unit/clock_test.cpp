@@ -51,15 +51,18 @@ std::int64_t to_ns(const timespec& ts) { return static_cast<std::int64_t>(ts.tv_
 
 }  // namespace
 
-TEST_CASE("set_time_scale accepts finite positive values and rejects the rest", "[clock]") {
+TEST_CASE("set_time_scale accepts values within its bounds and rejects the rest", "[clock]") {
     ClockGuard guard;
     clk::set_time_scale(0.25);
     CHECK(clk::time_scale() == 0.25);
-    clk::set_time_scale(1e-6);
-    CHECK(clk::time_scale() == 1e-6);
+    clk::set_time_scale(clk::min_time_scale);
+    CHECK(clk::time_scale() == clk::min_time_scale);
+    clk::set_time_scale(clk::max_time_scale);
+    CHECK(clk::time_scale() == clk::max_time_scale);
     clk::set_time_scale(0.5);
 
-    for (const double bad : {0.0, -0.0, -1.0, -1e-9, std::numeric_limits<double>::quiet_NaN(),
+    for (const double bad : {0.0, -0.0, -1.0, -1e-9, 1e-6, 0.000999, 1000.5, 1e10, 1e308,
+                             std::numeric_limits<double>::quiet_NaN(),
                              std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
         INFO("scale " << bad);
         CHECK_THROWS_AS(clk::set_time_scale(bad), std::invalid_argument);
@@ -79,7 +82,7 @@ TEST_CASE("to_real and to_logical convert by the time scale and round-trip", "[c
     CHECK(clk::to_real(-3.0).count() == 0);
     CHECK(clk::to_real(std::numeric_limits<double>::quiet_NaN()).count() == 0);
 
-    for (const double scale : {1.0, 0.5, 0.01, 0.0001, 3.0}) {
+    for (const double scale : {1.0, 0.5, 0.01, 0.001, 3.0, 1000.0}) {
         clk::set_time_scale(scale);
         for (const double logical : {0.001, 0.5, 1.0, 2.0, 7.25, 3600.0}) {
             INFO("scale " << scale << ", logical " << logical);
@@ -93,6 +96,26 @@ TEST_CASE("to_real and to_logical convert by the time scale and round-trip", "[c
             CHECK(std::llabs(back.count() - ns) <= 1);
         }
     }
+}
+
+TEST_CASE("to_real saturates: no duration overflows into zero or into forever", "[clock]") {
+    // One rule for every conversion from logical to real time: within [0, max_real]. A huge
+    // duration at the largest scale must neither wrap to a negative (= no wait) nor overflow the
+    // int64 of a deadline (= a wait in the past, or undefined behaviour).
+    ClockGuard guard;
+    clk::set_time_scale(clk::max_time_scale);
+    for (const double huge : {1e9, 1e15, 1e300, std::numeric_limits<double>::max(),
+                              std::numeric_limits<double>::infinity()}) {
+        INFO("logical " << huge);
+        CHECK(clk::to_real(huge) == clk::max_real);
+        const timespec d = clk::deadline(huge);
+        CHECK(to_ns(d) > clk::monotonic_ns());  // in the future, not wrapped into the past
+        CHECK(to_ns(d) - clk::monotonic_ns() <= clk::max_real.count());
+    }
+    CHECK(clk::to_real(-std::numeric_limits<double>::infinity()).count() == 0);
+    // Just below the limit the conversion is still exact to the nanosecond.
+    clk::set_time_scale(1.0);
+    CHECK(clk::to_real(1e6) == std::chrono::seconds(1'000'000));
 }
 
 TEST_CASE("now() is logical time since the epoch, and never goes back", "[clock]") {

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -673,34 +674,103 @@ TEST_CASE("terminate() right after start() ends only that child, never a sibling
     CHECK(main_like.exitcode() == 0);
 }
 
-TEST_CASE("SIGKILL cannot be caught: the grandchildren are orphaned to the subreaper", "[process][signals]") {
+TEST_CASE("SIGKILL of a parent ends its children, except one that opted out and is orphaned",
+          "[process][signals]") {
+    // SIGKILL cannot be caught, so the killed child cannot clean up: its own children end through
+    // the parent-death signal they armed when they started. The one that opted out
+    // (set_end_with_parent(false), what chapter 08's orphan demo does) is adopted by the nearest
+    // subreaper: this test process.
     ChildrenGuard guard;
     REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
     Gate gate;
     Pipe pids;
     wb::Process child([&] {
-        wb::Process grandchild([] {
+        wb::Process ends([] {
             default_signal_actions();
             ::pause();
         });
-        grandchild.start();
-        pids.send(std::to_string(*grandchild.pid()) + "\n");
+        wb::Process orphan([] {
+            default_signal_actions();
+            ::pause();
+        });
+        orphan.set_end_with_parent(false);
+        ends.start();
+        orphan.start();
+        pids.send(std::to_string(*ends.pid()) + " " + std::to_string(*orphan.pid()) + "\n");
         gate.child_waits();
     });
     child.start();
     gate.wait_ready();
     pids.close_write();
-    const pid_t orphan = static_cast<pid_t>(std::stol(pids.read_line()));
+    std::istringstream in(pids.read_line());
+    pid_t ends = 0;
+    pid_t orphan = 0;
+    in >> ends >> orphan;
+    REQUIRE(ends > 0);
+    REQUIRE(orphan > 0);
     child.kill();
     child.join();
     CHECK(child.exitcode() == -SIGKILL);
-    // The orphan is now our child (adopted because we are a subreaper). End and reap it ourselves.
+    // Both grandchildren are now ours (we are the subreaper). The one that ends with its parent
+    // was sent SIGKILL by the kernel: waiting for it returns that, without our sending anything.
+    int status = 0;
+    REQUIRE(::waitpid(ends, &status, 0) == ends);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    // The one that opted out is still running, adopted by us. End and reap it ourselves.
     const auto mine = children_of_me();
     CHECK(std::find(mine.begin(), mine.end(), orphan) != mine.end());
+    CHECK(::waitpid(orphan, &status, WNOHANG) == 0);
     ::kill(orphan, SIGKILL);
-    int status = 0;
     CHECK(::waitpid(orphan, &status, 0) == orphan);
     CHECK(children_of_me().empty());
+}
+
+TEST_CASE("a child started when descriptors have run out is still tracked, joined and reaped",
+          "[process]") {
+    // fork() needs no descriptor, pidfd_open() does. With none left, start() must not fail after
+    // the fork has happened (the child would run on, untracked): join(timeout) falls back to
+    // polling waitpid, and the child is joined, terminated and reaped as usual.
+    ChildrenGuard guard;
+    wb::Process probe([] {
+        const rlimit limit{64, 64};
+        wb::check(::setrlimit(RLIMIT_NOFILE, &limit), "setrlimit");
+        while (::dup(0) >= 0) {
+        }
+        if (errno != EMFILE) wb::exit_process(2);
+        wb::Process quick([] {});
+        quick.start();
+        if (!quick.join(60.0 / wb::clock::time_scale())) wb::exit_process(3);
+        if (quick.exitcode() != 0) wb::exit_process(4);
+        wb::Process stuck([] { ::pause(); });
+        stuck.start();
+        if (stuck.join(0.5)) wb::exit_process(5);  // still running: the timeout must be honoured
+        stuck.terminate();
+        stuck.join();
+        if (stuck.exitcode() != -SIGTERM) wb::exit_process(6);
+        if (wb::live_children() != 0) wb::exit_process(7);
+    });
+    probe.start();
+    probe.join();
+    INFO("exit code N: the step that failed in the child, see the code above");
+    CHECK(probe.exitcode() == 0);
+    CHECK(children_of_me().empty());
+}
+
+TEST_CASE("a child whose parent is already gone when it starts ends at once", "[process][signals]") {
+    // The race the parent-death signal cannot cover by itself: the parent dies between fork() and
+    // the child's prctl(). end_with_parent() then sees another parent and ends the child. Here a
+    // raw child calls it with a pid that is not its parent, which is what that race looks like.
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        wb::detail::end_with_parent(::getppid() == 1 ? 2 : 1);
+        ::_exit(0);  // not reached
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
 }
 
 TEST_CASE("terminate_children() ends and reaps every child", "[process][signals]") {

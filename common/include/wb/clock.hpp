@@ -23,8 +23,15 @@
 //   - deadline(s) gives an absolute CLOCK_MONOTONIC time for the pthread/semaphore *clockwait
 //     calls, so timed waits on shared primitives scale the same way.
 //   - now() is non-decreasing within a process.
+//   - One saturating rule turns logical into real time, and every sleep, deadline and timeout
+//     goes through it (to_real): a duration that is NaN or <= 0 is zero, and one whose real
+//     length would exceed max_real() (about 31 years) is max_real(). Nothing overflows, so no
+//     wait silently becomes "now" or "forever" by accident.
 // Errors
-//   set_time_scale rejects values that are not finite and > 0 (std::invalid_argument).
+//   set_time_scale rejects values that are not finite or outside [min_time_scale,
+//   max_time_scale] (std::invalid_argument). The bounds are what every chapter has been run at:
+//   below 0.001 a "2 s" rest lasts 2 ms, less than a fork on a loaded machine, and the demos'
+//   own safety timeouts would fire before the processes they wait for have started.
 #pragma once
 
 #include <chrono>
@@ -33,7 +40,14 @@
 
 namespace wb::clock {
 
-// The factor between logical and real time. Must be finite and > 0.
+// The accepted range of the time scale (--time-scale, WORKBOOK_TIME_SCALE).
+inline constexpr double min_time_scale = 0.001;
+inline constexpr double max_time_scale = 1000.0;
+// The longest real duration to_real() gives: 1e18 ns, about 31 years. Far from INT64_MAX, so
+// "now + max_real()" cannot overflow either.
+inline constexpr std::chrono::nanoseconds max_real{1'000'000'000'000'000'000};
+
+// The factor between logical and real time, within [min_time_scale, max_time_scale].
 void set_time_scale(double scale);
 [[nodiscard]] double time_scale() noexcept;
 
@@ -49,7 +63,8 @@ void reset_epoch() noexcept;
 // Logical seconds elapsed since the epoch.
 [[nodiscard]] double now() noexcept;
 
-// Converts between logical seconds and real durations.
+// Converts between logical seconds and real durations. to_real is the saturating rule above:
+// the result is always within [0, max_real].
 [[nodiscard]] std::chrono::nanoseconds to_real(double logical_seconds) noexcept;
 [[nodiscard]] double to_logical(std::chrono::nanoseconds real) noexcept;
 

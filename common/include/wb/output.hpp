@@ -103,8 +103,14 @@ void open();
 void adopt(int fd);
 }  // namespace journal
 
-// Writes the Chrome trace-event JSON for the whole journal to `path` (temp file + rename).
+// Writes the Chrome trace-event JSON for the whole journal to `path` (a new temp file beside it,
+// then rename). Checks the path again first (check_trace_path).
 void write_trace(const std::string& path);
+// Throws std::invalid_argument unless `path` can take a trace: it is absent or a regular file
+// (never a directory, a device such as /dev/null, or a symbolic link, which rename would
+// replace), and a file can be created in its directory. The driver calls it before any demo
+// runs, so a bad --trace is a usage error (exit 2), not a failure after the whole run.
+void check_trace_path(const std::string& path);
 
 // Low level: writes `bytes` to fd 1 in one write(2) (loops only on partial writes).
 void write_stdout(std::string_view bytes) noexcept;

@@ -37,8 +37,17 @@
 //   - terminate() sends SIGTERM, kill() SIGKILL. Right after either, is_alive() may still be true:
 //     the signal is delivered asynchronously; it becomes false once the child has been reaped.
 //   - SIGTERM to a process running this library also terminates and reaps its own children first
-//     (then the process dies of SIGTERM, exit code -15). SIGKILL cannot be caught: the children of
-//     a killed process become orphans, adopted by init or by a subreaper.
+//     (then the process dies of SIGTERM, exit code -15).
+//   - Children end with their parent. SIGKILL cannot be caught, so a killed parent cannot clean
+//     up; instead every child arms a parent-death signal (prctl PR_SET_PDEATHSIG, SIGKILL) as the
+//     first thing it does, before it runs any of the program's code, and exits at once if its
+//     parent is already gone by then (getppid() no longer names it). Grandchildren do the same
+//     towards their parent, so killing main ends the whole tree. Python does not do this (the
+//     children of a killed Python program run on as orphans); a demo that shows an orphan on
+//     purpose opts out with set_end_with_parent(false) and cleans up itself.
+//     Caveat: the kernel sends the signal when the *thread* that started the child ends, not the
+//     process. Start children from a thread that lives at least as long as they do (the main
+//     thread, or one the demo joins after joining its children).
 // Errors
 //   fork/posix_spawn/waitpid failures throw wb::SystemError. start() twice throws std::logic_error;
 //   set_daemon() after start() throws std::logic_error; join() before start() throws.
@@ -114,6 +123,10 @@ public:
     void set_name(std::string name);
     [[nodiscard]] bool daemon() const noexcept { return daemon_; }
     void set_daemon(bool daemon);
+    // Whether the child is killed when its parent dies (default true, see Guarantees). Set before
+    // start(); false lets the child outlive its parent as an orphan (chapter 08 shows one).
+    [[nodiscard]] bool ends_with_parent() const noexcept { return end_with_parent_; }
+    void set_end_with_parent(bool end_with_parent);
     [[nodiscard]] StartMethod start_method() const noexcept { return method_; }
     // Python-style identity: {3} for Process-3, {1, 2} for the second child of Process-1.
     [[nodiscard]] const std::vector<int>& identity() const noexcept { return identity_; }
@@ -128,6 +141,7 @@ private:
     std::string name_;
     std::vector<int> identity_;
     bool daemon_ = false;
+    bool end_with_parent_ = true;
     StartMethod method_ = StartMethod::fork;
     std::string entry_;
     std::vector<std::string> entry_args_;
@@ -160,6 +174,9 @@ void set_program(std::string argv0, std::vector<std::string> entry_point_names);
 // Each demo starts like a fresh program: Process numbering from 1, main's random stream anew.
 void reset_for_demo();
 void become_child(std::string name, std::vector<int> identity, bool daemon);
+// In a new child, before anything else: arms SIGKILL on the death of `parent` (the pid that
+// forked or spawned it) and exits at once if that parent is already gone.
+void end_with_parent(pid_t parent) noexcept;
 // Runs `body` as a child's run(): returns the exit code (0, ExitProcess's code, or 1 on an
 // exception, which is reported as an "error" event and on stderr).
 int run_child_body(const std::function<void()>& body);
