@@ -675,7 +675,7 @@ int main(int argc, char** argv) {
         },
         .options = {
             {"tickets", "N", "tickets in a new db.json, 1-100 (default 1, as in the seed)",
-             [](std::string_view text) { g_tickets = static_cast<int>(wb::parse_int(text, "--tickets", 1, 100)); }},
+             [](std::string_view text) { g_tickets = static_cast<int>(wb::parse_int(text, "tickets", 1, 100)); }},
         },
     });
 }

@@ -4,6 +4,7 @@
 // The ticket file itself is removed by the program; its final content comes in the summaries.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "../chapters/check_util.hpp"
@@ -264,7 +265,36 @@ TEST_CASE("--tickets takes a whole number from 1 to 100", "[10]") {
         const auto r = harness::run_chapter({"--tickets", bad});
         CHECK(r.exit_code == 2);
         CHECK(r.err.find("--tickets") != std::string::npos);
+        CHECK(r.err.find("---") == std::string::npos);  // the option named once, not "----tickets"
         CHECK(r.out.empty());
         CHECK(r.leftovers.empty());
     }
+}
+
+TEST_CASE("a run killed with SIGKILL leaves its ticket directory; the next run removes it", "[10]") {
+    // Nothing can remove a directory when its program is SIGKILLed. The next run sweeps it: its
+    // creator's pid is gone and nobody holds the directory's lock any more.
+    char dir[] = "/tmp/wb-sweep-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    const std::string tmpdir = dir;
+    auto ticket_dirs = [&] {
+        std::vector<std::string> found;
+        for (const auto& e : std::filesystem::directory_iterator(tmpdir)) {
+            if (e.path().filename().string().rfind("wb-tickets-", 0) == 0) found.push_back(e.path());
+        }
+        return found;
+    };
+    // Kill runs at growing delays until one dies while its directory exists.
+    for (int after_ms = 20; after_ms < 2000 && ticket_dirs().empty(); after_ms *= 2) {
+        const auto killed = harness::run_chapter(
+            {"--seed", "1"},
+            {.send_sigkill_after_ms = after_ms, .leftover_grace = std::chrono::milliseconds(3000), .tmpdir = tmpdir});
+        for (const auto& l : killed.leftovers) CHECK(l.rfind("process left behind", 0) != 0);
+    }
+    REQUIRE(!ticket_dirs().empty());
+    const auto next = harness::run_chapter({"--seed", "1", "--demo", "with-lock"}, {.tmpdir = tmpdir});
+    CHECK(next.exit_code == 0);
+    CHECK(ticket_dirs().empty());
+    std::error_code ignored;
+    std::filesystem::remove_all(tmpdir, ignored);
 }

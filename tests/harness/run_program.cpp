@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -95,8 +96,11 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
     Result r;
     const auto shm_before = list_dir("/dev/shm");
     char tmpl[] = "/tmp/wb-test-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    const std::string tmpdir = tmpl;
+    const bool own_tmpdir = options.tmpdir.empty();
+    if (own_tmpdir && ::mkdtemp(tmpl) == nullptr) {
+        throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    }
+    const std::string tmpdir = own_tmpdir ? std::string(tmpl) : options.tmpdir;
 
     int out[2], err[2], in[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 || ::pipe2(in, O_CLOEXEC) != 0) {
@@ -220,11 +224,11 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
     for (const auto& name : list_dir("/dev/shm")) {
         if (!shm_before.count(name)) r.leftovers.push_back("new /dev/shm entry: " + name);
     }
-    for (const auto& name : list_dir(tmpdir)) {
-        r.leftovers.push_back("temp file left behind: " + name);
-        ::unlink((tmpdir + "/" + name).c_str());
+    if (own_tmpdir) {
+        for (const auto& name : list_dir(tmpdir)) r.leftovers.push_back("temp file left behind: " + name);
+        std::error_code ignored;
+        std::filesystem::remove_all(tmpdir, ignored);
     }
-    ::rmdir(tmpdir.c_str());
 
     // Parse stdout as JSON lines.
     r.jsonl_ok = true;

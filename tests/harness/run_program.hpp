@@ -48,6 +48,9 @@ struct Options {
     // it exits); a program that was SIGKILLed has its children end through their parent-death
     // signal, which takes the kernel a moment: "no child alive shortly after".
     std::chrono::milliseconds leftover_grace{0};
+    // The program's TMPDIR. Empty: a fresh private one, checked for leftovers and removed. Given:
+    // that directory, left as the program left it (for tests of what a later run does with it).
+    std::string tmpdir = {};
 };
 
 // The chapter program under test (WB_CHAPTER_EXE).
