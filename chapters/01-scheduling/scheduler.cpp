@@ -364,8 +364,18 @@ std::vector<std::string_view> split_list(std::string_view text, std::string_view
 
 }  // namespace
 
+void check_total_length(const std::vector<Job>& jobs) {
+    Time total = 0;
+    for (const Job& j : jobs) total += j.length;  // each <= max_length, at most max_jobs: no overflow
+    if (total > max_total_length) {
+        throw std::invalid_argument("the jobs need " + std::to_string(total) + " units of CPU in all; the limit is " +
+                                    std::to_string(max_total_length) + " (it bounds one run's time and memory)");
+    }
+}
+
 Schedule simulate(const std::vector<Job>& jobs, const Config& config) {
     check_jobs(jobs);
+    check_total_length(jobs);
     const std::vector<Job> ordered = in_arrival_order(jobs);
     switch (config.policy) {
     case Policy::fifo:
@@ -439,6 +449,7 @@ std::vector<Job> parse_jobs(std::string_view text) {
         }
         jobs.push_back(job);
     }
+    check_total_length(jobs);
     return jobs;
 }
 

@@ -40,7 +40,8 @@
 //
 // Errors
 //   simulate() and the parse_* helpers throw std::invalid_argument for impossible input: a job
-//   of length < 1, a negative arrival, two jobs with the same id, a slice < 1, no MLFQ level.
+//   of length < 1, a negative arrival, two jobs with the same id, a slice < 1, no MLFQ level,
+//   and for input past the limits below (more than max_total_length units of work in all).
 #pragma once
 
 #include <cstdint>
@@ -117,8 +118,13 @@ struct Schedule {
 [[nodiscard]] std::string_view to_string(PreemptedTo where) noexcept;
 [[nodiscard]] PreemptedTo parse_preempted_to(std::string_view text);
 
-// The limits of the command line (they keep a tick-by-tick MLFQ run well under a second).
+// The limits of the command line. They bound the work and memory of one run whatever the policy
+// and slice: the timeline has at most one run per unit of CPU time, so max_total_length bounds
+// it (and the JSON document, a few MB at most), and MLFQ's tick loop runs at most
+// max_arrival + max_total_length ticks. Measured: the worst accepted input (RR, slice 1,
+// 100,000 units in all) takes well under a second. simulate() enforces max_total_length too.
 inline constexpr Time max_length = 10'000;
+inline constexpr Time max_total_length = 100'000;  // the sum of all jobs' lengths
 inline constexpr Time max_arrival = 1'000'000;
 inline constexpr Time max_quantum = 1'000'000;
 inline constexpr int max_jobs = 1'000;

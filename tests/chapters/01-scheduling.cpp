@@ -481,6 +481,9 @@ TEST_CASE("bad options: a clear message and exit status 2", "[01]") {
         {{"--policy", "mlfq", "--quanta", "1,2", "--quantum", "3"}, "--quanta"},
         {{"--quantum", "2"}, "--policy"},
         {{"--format", "json"}, "--policy"},
+        // Past the bound on one run's work: 11 jobs x 10,000 units > 100,000 in all.
+        {{"--policy", "rr", "--quantum", "1", "--jobs", "10000,10000,10000,10000,10000,10000,10000,10000,10000,10000,10000"},
+         "limit is 100000"},
     };
     for (const auto& [args, mention] : cases) {
         std::string shown;
@@ -492,6 +495,21 @@ TEST_CASE("bad options: a clear message and exit status 2", "[01]") {
         CHECK(r.err.find(mention) != std::string::npos);
         CHECK(r.leftovers.empty());
     }
+}
+
+TEST_CASE("the largest accepted run stays bounded: RR, slice 1, 100,000 units of work", "[01]") {
+    // The limit is there so that every accepted input is cheap; this is the worst case for the
+    // timeline (one entry per unit). No timing is asserted: only that it completes, its document
+    // is whole, and it accounts for all of the work.
+    std::string jobs;
+    for (int i = 0; i < 10; ++i) jobs += (i ? ",10000" : "10000");
+    const harness::Result r = harness::run_chapter({"--policy", "rr", "--quantum", "1", "--jobs", jobs, "--format", "json"});
+    REQUIRE(r.exit_code == 0);
+    const auto doc = harness::Json::parse(r.out);
+    long long busy = 0;
+    for (const auto& run : doc["timeline"]) busy += run["end"].get<long long>() - run["start"].get<long long>();
+    CHECK(busy == 100'000);
+    CHECK(r.leftovers.empty());
 }
 
 TEST_CASE("an option that does not apply to the policy is reported, and the run goes on", "[01]") {
