@@ -87,7 +87,7 @@ std::string replace_each(const std::string& line, const std::regex& re, F&& repl
     return result + line.substr(last);
 }
 
-std::string mask_line(std::string l, const std::set<std::string>& pids) {
+std::string mask_fields(std::string l, const std::set<std::string>& pids) {
     // m5: a timeline's header and its time axis are clock readings through and through.
     static const std::regex timeline_header(R"(^(\s*)timeline from t=.*$)");
     static const std::regex time_axis(R"(^\s*\d+\.\d+\s+\d+\.\d+ s$)");
@@ -114,7 +114,12 @@ std::string mask_line(std::string l, const std::set<std::string>& pids) {
     l = std::regex_replace(l, after_equals, "$1R");
     // m2: whole numbers that are pids of this run.
     static const std::regex number(R"(\d+)");
-    l = replace_each(l, number, [&pids](const std::smatch& n) { return pids.count(n.str()) ? std::string("PID") : n.str(); });
+    return replace_each(l, number,
+                        [&pids](const std::smatch& n) { return pids.count(n.str()) ? std::string("PID") : n.str(); });
+}
+
+std::string mask_line(const std::string& line, const std::set<std::string>& pids) {
+    std::string l = mask_fields(line, pids);
     // Padding after a masked pid or time varies with its width.
     l.erase(std::unique(l.begin(), l.end(), [](char a, char b) { return a == ' ' && b == ' '; }), l.end());
     return l;
@@ -130,6 +135,23 @@ std::vector<std::string> masked(const std::vector<std::string>& lines) {
 }
 
 }  // namespace
+
+TEST_CASE("the masks hide measured fields and nothing computed", "[readme]") {
+    const std::set<std::string> pids{"812"};
+    // Measured: the time column, pids, clock durations, shares, timelines, a gauge's fill.
+    CHECK(mask_line("  13.95  MainProcess[812]  got it after 1.26 s", pids) == "T MainProcess[PID] got it after D s");
+    CHECK(mask_line("   1.02  A[812]  (it had the CPU 0.99 of the time)", pids) ==
+          "T A[PID] (it had the CPU R of the time)");
+    CHECK(mask_line("    child-0     |#####      |", pids) == " child-0 |~~~~~~~~~~~|");
+    CHECK(mask_line("    timeline from t=3.53 to t=14.89 s, one column = 0.237 s", pids) == " timeline from T");
+    CHECK(mask_line("                3.53                                       14.89 s", pids) == "AXIS");
+    CHECK(mask_line("  walks in   rooms |##..|", pids) == " walks in rooms |====|");
+    // Computed: an average, a constant printed with {:g}, a gauge of the wrong width or shape.
+    CHECK(mask_line("    average      0.33        8.00  3.67    1.61", pids) == " average 0.33 8.00 3.67 1.61");
+    CHECK(mask_line("  polling every 0.5 s", pids) == " polling every 0.5 s");
+    CHECK(mask_line("  walks in   rooms |#####|", pids) == " walks in rooms |=====|");
+    CHECK(mask_line("  walks in   rooms |#.#.|", pids) == " walks in rooms |#.#.|");
+}
 
 TEST_CASE("the README output sample matches a real run", "[readme]") {
     const char* readme = std::getenv("WB_CHAPTER_README");
