@@ -332,7 +332,7 @@ void demo_fork_vs_spawn() {
 // Demo 3 - the four ways a process ends (000 §1.6.4, 001 §六, 004 §五).
 //
 //   1. normal exit (voluntary: the work is done, the program calls exit)
-//   2. error exit (voluntary: `python a.py` when a.py does not exist)
+//   2. error exit (voluntary: `python a.py` when a.py does not exist; Python exits with 2 then)
 //   3. fatal error (involuntary: an illegal instruction, a reference to memory that does not exist,
 //      1/0)
 //   4. killed by another process (involuntary: kill -9)
@@ -411,9 +411,10 @@ void demo_endings() {
         report(p, endings[0]);
     }
 
-    // 2. Error exit. The seed's example: `python a.py` when a.py does not exist. The child opens a
-    // file that is not there; the error escapes run(), and like Python the child prints it on
-    // stderr and exits with 1. The child's stderr goes into a pipe here, so main can show it.
+    // 2. Error exit. The seed's example is `python a.py` when a.py does not exist: the interpreter
+    // says "can't open file" and exits with 2. The child does what a Python program does when its
+    // own open('a.py') fails: the error escapes run(), the child prints it on stderr and exits
+    // with 1 (an uncaught exception). Its stderr goes into a pipe here, so main can show it.
     {
         Pipe stderr_pipe;
         wb::Process p([&stderr_pipe] {
@@ -751,7 +752,8 @@ void demo_tree() {
     done.set();
     for (auto& p : children) p.join();
     wb::note("Process-1:1 is main's grandchild: its parent is Process-1, not main. Each process has\n"
-             "exactly one parent; following the parents upwards from any process ends at init (pid 1).");
+             "exactly one parent; following the parents upwards ends at pid 1: init, or in a container\n"
+             "the first process of its pid namespace. (Kernel threads hang under kthreadd, pid 2.)");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -844,8 +846,8 @@ void demo_process_group() {
     row(outsider, "main's");
     wb::emit_block("group.table", {{"exitcodes", codes}}, table);
     wb::note("One killpg() ended all three members (exit code -15, SIGTERM) and nothing else: the\n"
-             "outsider, in main's group, ended normally when told to. This is what Ctrl-C does to the\n"
-             "foreground group of a terminal.");
+             "outsider, in main's group, ended normally when told to. Ctrl-C reaches a terminal's\n"
+             "foreground group the same way, but with SIGINT, not SIGTERM.");
 }
 
 }  // namespace

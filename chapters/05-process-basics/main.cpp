@@ -151,8 +151,11 @@ void demo_pids() {
 // registered entry point. Everything before the "main guard" runs again in the child: in Python
 // that is the module's top level; here it is Chapter::module_level (see main() below), which
 // prints "module-level code runs" once per program image. That is why the seeds wrap
-// Process() in `if __name__ == '__main__':` - without the guard, each spawned child would start
-// children of its own, and so on.
+// Process() in `if __name__ == '__main__':`. Without the guard the spawned child would reach
+// Process().start() again while it is still importing the program; the seeds say that starts new
+// processes without end, but Python 3 stops it: start() raises RuntimeError ("An attempt has been
+// made to start a new process before the current process has finished its bootstrapping phase")
+// and the child exits with code 1.
 std::string g_setting = "initial value";  // changed by main before the children start
 
 void show_setting(const std::string& how) {
@@ -185,7 +188,8 @@ int main(int argc, char** argv) {
                        "function and from a subclass, start() vs run(), the name pitfall, pids, and the\n"
                        "fork and spawn start methods with the main guard.",
         .demos = {
-            {"function", "Process from a function: start() returns at once, main ends first", demo_function},
+            {"function", "Process from a function: start() returns at once, main is done before any child",
+             demo_function},
             {"run", "run() instead of start(): serial, in the main process", demo_run},
             {"subclass", "Process from a subclass overriding run(), and the name pitfall", demo_subclass},
             {"pids", "pid empty before start(); current pid and parent pid", demo_pids},

@@ -153,7 +153,8 @@ void car(int i, wb::Event& green, wb::Event& go, const double& start) {
         waiting.emplace("waiting", wb::Json{{"car", i}}, "");
     }
     // c2: pass only if the flag is up at this very moment. wait() returns once it was raised, but
-    // the car looks again before it goes (as multiprocessing.Event does after waking up).
+    // the car looks again before it goes, and waits again if the light is red by then. This loop
+    // is a fix: the seed's car, like Python's Event.wait(), does not wait a second time.
     while (!is_green) {
         green.wait();
         looked_at = stamp_now();
