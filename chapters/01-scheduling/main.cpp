@@ -58,7 +58,7 @@ std::string describe(const Config& c) {
 }
 
 // The schedule as data: the JSON document of --format json, and the fields of the "result" event.
-// J is nlohmann::ordered_json for the document (keys in the order of the example) or
+// J is nlohmann::ordered_json for the document (keys in the order the chapter README documents) or
 // wb::Json for events.
 template <typename J>
 J schedule_data(const Schedule& s) {

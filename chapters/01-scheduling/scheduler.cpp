@@ -253,9 +253,10 @@ Schedule run_mlfq(const std::vector<Job>& jobs, const std::vector<Time>& quanta,
         // Step 1: arrivals join the top queue.
         arrivals.admit(now, enter_top);
 
-        // Step 2: an arrival in a queue above the running job's preempts it. It keeps what is
-        // left of its slice, and goes back to the tail of its queue (the seed's rule) or to the
-        // head (the rule of the OSTEP simulator, where the running job never leaves its queue).
+        // Step 2: an arrival in a queue above the running job's preempts it. It goes back to the
+        // tail of its queue (the seed's rule) or to the head (the rule of the OSTEP simulator,
+        // where the running job never leaves its queue), and keeps what is left of its slice
+        // (this simulator's choice: the seed does not say).
         if (running != none) {
             const int above = highest_ready();
             if (above != -1 && above < level[running]) {

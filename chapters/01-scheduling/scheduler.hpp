@@ -30,8 +30,9 @@
 //   MLFQ  runs in ticks of 1. Queue 0 is the top (highest priority). At every tick, in order:
 //         1. jobs arriving now join the tail of queue 0 (equal arrivals by id);
 //         2. if the running job's level is below a non-empty queue (an arrival), it is
-//            preempted: it goes back to the tail of its own queue keeping what is left of its
-//            slice (the seed's rule), or to the head with PreemptedTo::head (the OSTEP rule);
+//            preempted: it goes back to the tail of its own queue (the seed's rule: "to the end
+//            of queue i"), or to the head with PreemptedTo::head (the OSTEP rule). Either way it
+//            keeps what is left of its slice: that is this simulator's choice, the seed is silent;
 //         3. if the CPU is free, the head of the highest non-empty queue runs;
 //         4. the job runs one tick. If it is done it leaves. If it has used its whole slice, it
 //            drops one level (the lowest level keeps it: that level is plain RR) with a fresh

@@ -134,7 +134,7 @@ std::string join(const std::vector<long>& values) {
 // Hand-worked schedules, checked exactly against the JSON document.
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("the JSON document has the issue's shape", "[01]") {
+TEST_CASE("the JSON document has the documented shape", "[01]") {
     const Json doc = simulate({"--policy", "fifo", "--jobs", "10"});
     std::set<std::string> keys;
     for (const auto& [key, value] : doc.items()) keys.insert(key);

@@ -22,8 +22,9 @@
 //   waiter if any. Permits have no owner: any process may release, including one that never
 //   acquired (that is how a semaphore is used for signalling, see the ping-pong benchmark).
 //   BoundedSemaphore(n) additionally never lets value exceed n: a release that would make it
-//   n + 1 throws wb::ReleasedTooManyTimes (a std::logic_error; Python raises ValueError
-//   "semaphore released too many times") and changes nothing.
+//   n + 1 throws wb::ReleasedTooManyTimes (a std::logic_error; Python raises ValueError:
+//   threading's "Semaphore released too many times", multiprocessing's "semaphore or lock
+//   released too many times") and changes nothing.
 //   Why the bound is sound under concurrency: releases of a bounded semaphore are serialised by a
 //   robust process-shared mutex in the same shared memory, and checked (sem_getvalue < n) and
 //   applied (sem_post) inside it; concurrent acquires can only lower the value in between, so
