@@ -22,6 +22,7 @@
 //     look slower. The rate is kept for the process; children forked afterwards inherit it, so
 //     every task of a run counts at the same rate. It is a measurement: frequency scaling or a
 //     sibling hyper-thread can still make a later step slower or faster by some percent.
+//   - Threads may burn and calibrate at the same time (each counts in its own variable).
 //   - thread_cpu_time() counts only the CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID),
 //     not the time it waited for a CPU.
 // Errors

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -12,8 +13,12 @@
 
 namespace wb {
 namespace {
-volatile std::uint64_t g_sink = 88172645463325252ULL;
-double g_rate = 0;  // steps per CPU second; 0 until calibrated
+// Per thread: threads that count at the same time (chapter 16) must not share a variable they
+// all write (a data race even when volatile).
+thread_local volatile std::uint64_t t_sink = 88172645463325252ULL;
+// Steps per CPU second; 0 until calibrated. Atomic: threads may calibrate at the same time (they
+// then measure twice and one of the measurements stays).
+std::atomic<double> g_rate{0};
 }  // namespace
 
 std::chrono::nanoseconds thread_cpu_time() {
@@ -29,18 +34,18 @@ long involuntary_switches() {
 }
 
 std::uint64_t burn_steps(std::uint64_t steps) {
-    std::uint64_t x = g_sink | 1;
+    std::uint64_t x = t_sink | 1;
     for (std::uint64_t i = 0; i < steps; ++i) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
     }
-    g_sink = x;
+    t_sink = x;
     return x;
 }
 
 double steps_per_cpu_second() {
-    if (g_rate > 0) return g_rate;
+    if (const double known = g_rate.load(); known > 0) return known;
     constexpr std::uint64_t kBatch = 1 << 16;
     constexpr std::chrono::nanoseconds kMeasure = std::chrono::milliseconds(50);
     std::uint64_t steps = 0;
@@ -51,11 +56,12 @@ double steps_per_cpu_second() {
         steps += kBatch;
         used = thread_cpu_time() - start;
     }
-    g_rate = static_cast<double>(steps) / std::chrono::duration<double>(used).count();
-    return g_rate;
+    const double rate = static_cast<double>(steps) / std::chrono::duration<double>(used).count();
+    g_rate.store(rate);
+    return rate;
 }
 
-bool cpu_calibrated() noexcept { return g_rate > 0; }
+bool cpu_calibrated() noexcept { return g_rate.load() > 0; }
 
 void burn_cpu(double logical_seconds) {
     if (logical_seconds <= 0) return;

@@ -1,7 +1,10 @@
 // Unit tests of wb/cpu.hpp: the calibrated loop burns about the CPU time asked for; pinning.
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
+#include <vector>
 #include <stdexcept>
 
 #include <catch2/catch.hpp>
@@ -53,4 +56,19 @@ TEST_CASE("pin_to_cpu: the process runs only on that CPU afterwards", "[cpu][pro
     CHECK(WEXITSTATUS(*status) == 0);
     CHECK(wb::allowed_cpus() == cpus);  // the parent is not affected
     CHECK_THROWS_AS(wb::pin_to_cpu(-1), std::invalid_argument);
+}
+
+TEST_CASE("threads burn CPU at the same time, each on its own clock", "[cpu][threads]") {
+    std::atomic<int> done{0};
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < 2; ++i) {
+            threads.emplace_back([&] {
+                const auto before = wb::thread_cpu_time();
+                wb::burn_cpu(1.0);
+                if (wb::thread_cpu_time() > before) done.fetch_add(1);
+            });
+        }
+    }
+    CHECK(done.load() == 2);
 }
