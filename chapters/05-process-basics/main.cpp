@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
                        "function and from a subclass, start() vs run(), the name pitfall, pids, and the\n"
                        "fork and spawn start methods with the main guard.",
         .demos = {
-            {"function", "Process from a function: start() returns at once, main ends first", demo_function},
+            {"function", "Process from a function: start() returns at once, main ends before any child", demo_function},
             {"run", "run() instead of start(): serial, in the main process", demo_run},
             {"subclass", "Process from a subclass overriding run(), and the name pitfall", demo_subclass},
             {"pids", "pid empty before start(); current pid and parent pid", demo_pids},

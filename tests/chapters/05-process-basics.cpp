@@ -10,7 +10,7 @@ using harness::run_jsonl;
 using harness::select;
 using harness::select_demo;
 
-TEST_CASE("function demo: children run concurrently and main ends first", "[05]") {
+TEST_CASE("function demo: children run concurrently and main ends before any child finishes", "[05]") {
     for (unsigned seed : {1u, 2u, 3u}) {
         const auto r = run_jsonl(seed, {"--demo", "function", "--time-scale", check::timing_scale(0.1)});
         const auto demo = select_demo(r.events, "function");

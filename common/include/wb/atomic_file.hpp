@@ -4,8 +4,8 @@
 //   write_file_atomically(path, contents) writes the contents into a new temporary file in the
 //   same directory, flushes it to disk (fsync), and renames it over `path`. rename(2) within one
 //   file system replaces the name in one step: a reader that opens `path` at any moment gets the
-//   complete old file or the complete new one. Chapter 10's ticket database and the --trace
-//   writer save this way, so a buyer killed mid-write cannot leave a truncated JSON file behind:
+//   complete old file or the complete new one. Meant for chapter 10's ticket database and the
+//   --trace writer, so that a buyer killed mid-write cannot leave a truncated JSON file behind:
 //
 //       wb::write_file_atomically(dir / "db.json", db.dump(2));
 //
