@@ -10,215 +10,50 @@
 // ahead of you, then your deposit. You can wait for it in four ways, one demo each. A last demo
 // does the same with a real TCP socket: recv() on a non-blocking socket returns EAGAIN at once,
 // a blocking recv() waits until the data arrives.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+// The clerk and its counter are in bank_counter.cpp, the socket plumbing in loopback.cpp.
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <optional>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include <fmt/core.h>
 
+#include "bank_counter.hpp"
+#include "loopback.hpp"
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
-#include "wb/error.hpp"
 #include "wb/event.hpp"
+#include "wb/fd.hpp"
 #include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
-#include "wb/shared_memory.hpp"
 #include "wb/timeline.hpp"
 
 namespace {
-
-// A file descriptor that closes itself (pipes and sockets below).
-class Fd {
-public:
-    explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-        if (this != &other) {
-            reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    void reset() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_;
-};
-
-// Makes reads on `fd` non-blocking (O_NONBLOCK): a read with no data returns -1 / EAGAIN at once.
-void set_non_blocking(int fd) {
-    const int flags = wb::check(::fcntl(fd, F_GETFL), "fcntl(F_GETFL)");
-    wb::check(::fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl(F_SETFL, O_NONBLOCK)");
-}
-
-// Reads one short message (at most 63 bytes, written with one write(2)). Returns the text, "" at
-// end of file, or std::nullopt when a non-blocking descriptor has nothing yet (EAGAIN).
-std::optional<std::string> read_message(int fd, const char* call) {
-    char buffer[64];
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
-        if (n >= 0) return std::string(buffer, static_cast<std::size_t>(n));
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
-        wb::throw_errno(call);
-    }
-}
-
-// A pipe: bytes written to write_end come out of read_end (both close-on-exec).
-struct Pipe {
-    Fd read_end;
-    Fd write_end;
-    Pipe() {
-        int fds[2];
-        wb::check(::pipe2(fds, O_CLOEXEC), "pipe2");
-        read_end = Fd(fds[0]);
-        write_end = Fd(fds[1]);
-    }
-};
-
-void write_message(int fd, const std::string& text, const char* call) {
-    const ssize_t n = wb::check(::write(fd, text.data(), text.size()), call);
-    if (static_cast<std::size_t>(n) != text.size()) throw std::runtime_error(std::string(call) + ": short write");
-}
-
-// The poll interval of the non-blocking waits: the customer looks up every half second.
-constexpr double kPollInterval = 0.5;
-
-// ---------------------------------------------------------------------------------------------
-// The bank counter.
-//
-// The clerk is a child process. Once at the counter (the `open_` event, which the constructor
-// waits for) it waits (blocking read) for your request on a pipe, serves the 1-3 people ahead of
-// you (1 s each, a seeded number) and then your deposit (0.2 s), and hands the receipt back in
-// two ways at once, for the four demos to choose from:
-//   - it writes the receipt on the reply pipe              (what read() waits for),
-//   - it writes the receipt number into shared memory and   (the number display: a wb::Event in
-//     sets the `called` event                                shared memory, like 004's 喊号).
-// Your business therefore takes people_ahead + 0.2 s: never a whole number of poll intervals, so
-// on an idle machine the number of polls in demo 2 does not depend on a few milliseconds.
-struct Board {
-    std::atomic<int> receipt{0};       // written before `called` is set; read after wait() returns
-    std::atomic<double> done_at{0.0};  // logical time the deposit was done (before the reply)
-};
-
-class Counter {
-public:
-    Counter() : clerk_([this] { serve(); }) {
-        clerk_.set_name("Counter");
-        clerk_.start();
-        // Main keeps the ends it uses: it writes requests and reads replies.
-        requests_.read_end.reset();
-        replies_.write_end.reset();
-        // The bank opens when the clerk sits at the counter, so the time a customer waits is the
-        // queue, not how long fork() took.
-        open_.wait();
-    }
-    Counter(const Counter&) = delete;
-    Counter& operator=(const Counter&) = delete;
-    ~Counter() {
-        // Closing the request pipe tells a clerk still waiting for a request that nobody comes.
-        requests_.write_end.reset();
-        clerk_.join();
-    }
-
-    // Hands the request in. Never blocks: the pipe has room for far more than one request.
-    void hand_in(const std::string& request) { write_message(requests_.write_end.get(), request, "write (request)"); }
-
-    // The reply pipe's read end, for the demos' own reads.
-    [[nodiscard]] int replies() const noexcept { return replies_.read_end.get(); }
-    [[nodiscard]] wb::Event& called() noexcept { return called_; }
-    [[nodiscard]] int receipt_on_board() const noexcept { return board_->receipt.load(); }
-    // When the deposit was done; valid once the reply has been read or the event has been seen.
-    [[nodiscard]] double done_at() const noexcept { return board_->done_at.load(); }
-
-private:
-    // The clerk's side (runs in the child process).
-    void serve() {
-        requests_.write_end.reset();
-        replies_.read_end.reset();
-        open_.set();
-        const auto request = read_message(requests_.read_end.get(), "read (request)");
-        if (!request || request->empty()) return;  // the customer left without asking
-        const auto ahead = static_cast<int>(wb::rng().uniform_int(1, 3));
-        const int receipt = static_cast<int>(wb::rng().uniform_int(1000, 9999));
-        wb::emit("counter.queue", {{"people_ahead", ahead}, {"service", 1.0}, {"own", 0.2}, {"request", *request}},
-                 fmt::format("got \"{}\"; {} {} ahead of you", *request, ahead, ahead == 1 ? "person" : "people"));
-        for (int i = 1; i <= ahead; ++i) {
-            wb::Span serving("serving", {{"person", i}}, fmt::format("serving person {} of {} ahead of you", i, ahead));
-            wb::clock::sleep(1.0);
-        }
-        {
-            wb::Span serving("serving", {{"person", "you"}}, "serving you: your deposit");
-            wb::clock::sleep(0.2);
-        }
-        // Announce first, then deliver: the event's time stamp comes before any customer wakes.
-        board_->receipt.store(receipt);
-        board_->done_at.store(wb::clock::now());
-        wb::emit("counter.done", {{"receipt", receipt}, {"people_ahead", ahead}},
-                 fmt::format("your deposit is done: receipt #{}", receipt));
-        write_message(replies_.write_end.get(), fmt::format("receipt #{}", receipt), "write (reply)");
-        wb::emit("counter.delivered", {{"receipt", receipt}}, "");  // after write(2) returned (for the checks)
-        called_.set();
-    }
-
-    Pipe requests_;  // customer -> clerk
-    Pipe replies_;   // clerk -> customer
-    wb::Event open_;    // set by the clerk when it is ready for requests
-    wb::Event called_;  // the number display
-    wb::Shared<Board> board_;
-    wb::Process clerk_;  // last: its child uses everything above
-};
-
-// A look that found nothing: a zero-length span, so that the timeline marks it with an E.
-// Only the first one is narrated; the others show in the timeline and in the jsonl (how many
-// there are depends on timing, and the text output stays the same from run to run).
-void wasted_poll(int poll, double asked_at, std::string_view first_text) {
-    wb::Span look("EAGAIN", {{"poll", poll}, {"asked_at", asked_at}}, poll == 1 ? first_text : std::string_view());
-}
-
-// The last line of each bank demo, with what the tests compare.
-void customer_done(const std::string& mode, double waited, int polls, const std::string& receipt,
-                   std::string_view text) {
-    wb::emit("customer.done", {{"mode", mode}, {"waited", waited}, {"polls", polls}, {"receipt", receipt}}, text);
-}
 
 // Demo 1 - synchronous and blocking (同步阻塞): wait in line at the counter.
 // The call deposit() does not return before the business is done (synchronous), and while it
 // waits the customer is suspended in read() by the kernel (blocking): nothing else gets done.
 // 004: 效率最低 ... 你专心排队,什么别的事都不做.
-std::string deposit(Counter& counter) {
+std::string deposit(ch03::Counter& counter) {
     counter.hand_in("deposit 100");
-    return read_message(counter.replies(), "read (reply)").value();  // blocks until the clerk writes
+    return ch03::read_message(counter.replies(), "read (reply)").value();  // blocks until the clerk writes
 }
 
 void demo_sync_blocking() {
     const std::size_t mark = wb::journal::mark();
-    Counter counter;
+    ch03::Counter counter;
     const wb::clock::Stopwatch watch;
     wb::Span blocked("blocked", {{"mode", "sync-blocking"}},
                      "deposit(): hands in the request and waits in read() - blocked, doing nothing else");
     const std::string receipt = deposit(counter);
     blocked.end(fmt::format("deposit() returned \"{}\"", receipt));
-    customer_done("sync-blocking", watch.elapsed(), 0, receipt,
+    ch03::customer_done("sync-blocking", watch.elapsed(), 0, receipt,
                   fmt::format("got \"{}\" after {:.2f} s, all of it spent blocked", receipt, watch.elapsed()));
     wb::show_timeline(mark, "sync + blocking: the customer is blocked for as long as the counter works");
     wb::note("同步阻塞: the call did not return before the result (synchronous) and the customer was suspended\n"
@@ -231,12 +66,12 @@ void demo_sync_blocking() {
 // the phone - but must keep looking: the result is still fetched by the customer (synchronous),
 // and every look that finds nothing is a wasted poll. 004: 一边打着电话一边还需要抬头看到底队伍排到
 // 你了没有 ... 效率可想而知是低下的. (002 calls this "status": 监听被调用者的状态(轮询).)
-// The looks are on a fixed schedule (every kPollInterval from the start), so the number of
+// The looks are on a fixed schedule (every ch03::kPollInterval from the start), so the number of
 // wasted polls is about the wait divided by the interval.
 void demo_sync_non_blocking() {
     const std::size_t mark = wb::journal::mark();
-    Counter counter;
-    set_non_blocking(counter.replies());
+    ch03::Counter counter;
+    counter.replies().set_non_blocking();
     const double start = wb::clock::now();
     const wb::clock::Stopwatch watch;
     counter.hand_in("deposit 100");
@@ -244,22 +79,22 @@ void demo_sync_non_blocking() {
     std::string receipt;
     for (int k = 1;; ++k) {
         const double asked_at = wb::clock::now();
-        if (auto reply = read_message(counter.replies(), "read (reply)")) {
+        if (auto reply = ch03::read_message(counter.replies(), "read (reply)")) {
             receipt = *reply;
             break;
         }
         ++polls;
-        wasted_poll(polls, asked_at, "is it my turn? read() -> EAGAIN: not yet; back to the phone");
+        ch03::wasted_poll(polls, asked_at, "is it my turn? read() -> EAGAIN: not yet; back to the phone");
         // On the phone until the next look (on a fixed schedule: no drift from late wake-ups).
-        wb::clock::sleep(start + k * kPollInterval - wb::clock::now());
+        wb::clock::sleep(start + k * ch03::kPollInterval - wb::clock::now());
     }
     const double waited = watch.elapsed();
     const double late = wb::clock::now() - counter.done_at();
-    customer_done("sync-non-blocking", waited, polls, receipt,
+    ch03::customer_done("sync-non-blocking", waited, polls, receipt,
                   fmt::format("got \"{}\" after {:.2f} s; it looked every {:g} s, so about wait / interval = {:.2f}\n"
                               "looks were wasted",
-                              receipt, waited, kPollInterval, waited / kPollInterval));
-    wb::emit("polls", {{"polls", polls}, {"interval", kPollInterval}, {"waited", waited}, {"late", late}},
+                              receipt, waited, ch03::kPollInterval, waited / ch03::kPollInterval));
+    wb::emit("polls", {{"polls", polls}, {"interval", ch03::kPollInterval}, {"waited", waited}, {"late", late}},
              fmt::format("the receipt had been ready for {:.2f} s when a poll found it", late));
     wb::show_timeline(mark, "sync + non-blocking: each E is a look that found nothing (the count: field `polls`)");
     wb::note("同步非阻塞: read() never blocked, yet the customer had to keep asking - every EAGAIN is a wasted\n"
@@ -273,14 +108,14 @@ void demo_sync_non_blocking() {
 // the notification still blocks (004's 异步阻塞: 不是在处理消息时阻塞,而是在等待消息通知时被阻塞),
 // but nobody polls: the clerk's set() wakes the waiter. The receipt number is read from shared
 // memory, written before set(): the event orders it (see wb/event.hpp, "Memory ordering").
-int take_number(Counter& counter) {
+int take_number(ch03::Counter& counter) {
     counter.hand_in("deposit 100");
     return static_cast<int>(wb::rng().uniform_int(10, 99));
 }
 
 void demo_async_notify() {
     const std::size_t mark = wb::journal::mark();
-    Counter counter;
+    ch03::Counter counter;
     const wb::clock::Stopwatch watch;
     const int number = take_number(counter);
     wb::emit("customer.ticket", {{"number", number}, {"returned_after", watch.elapsed()}},
@@ -294,7 +129,7 @@ void demo_async_notify() {
     counter.called().wait();
     const std::string receipt = fmt::format("receipt #{}", counter.receipt_on_board());
     waiting.end(fmt::format("number {} called: \"{}\" read from the board", number, receipt));
-    customer_done("async-notify", watch.elapsed(), 0, receipt,
+    ch03::customer_done("async-notify", watch.elapsed(), 0, receipt,
                   fmt::format("got \"{}\" after {:.2f} s without a single poll", receipt, watch.elapsed()));
     wb::show_timeline(mark, "async + notification: the call returned at once; woken when the work was done");
     wb::note("异步 + 通知: take_number() returned at once; the customer blocked only on the notification\n"
@@ -307,14 +142,14 @@ void demo_async_notify() {
 // the customer's process, which is the one blocked in read() (the way Python's Pool runs
 // apply_async callbacks on a result-handler thread of the parent, chapter 14). The customer
 // itself is never blocked and never polls. 004: 排到我这个号码的时候麻烦到外面通知我一下.
-std::jthread deposit_async(Counter& counter, std::function<void(const std::string&)> callback) {
+std::jthread deposit_async(ch03::Counter& counter, std::function<void(const std::string&)> callback) {
     counter.hand_in("deposit 100");
     return std::jthread([&counter, callback = std::move(callback)] {
         wb::set_thread_actor("notifier");
         std::string receipt;
         {
             wb::Span blocked("blocked", {{"mode", "async-callback"}}, "waits in read() for the counter's reply");
-            receipt = read_message(counter.replies(), "read (reply)").value();
+            receipt = ch03::read_message(counter.replies(), "read (reply)").value();
         }
         callback(receipt);
     });
@@ -322,7 +157,7 @@ std::jthread deposit_async(Counter& counter, std::function<void(const std::strin
 
 void demo_async_callback() {
     const std::size_t mark = wb::journal::mark();
-    Counter counter;
+    ch03::Counter counter;
     const wb::clock::Stopwatch watch;
     std::atomic<int> calls{0};
     std::string got;  // written by the callback; read after join()
@@ -339,7 +174,7 @@ void demo_async_callback() {
         outside.end("comes back in");
     }
     notifier.join();
-    customer_done("async-callback", watch.elapsed(), 0, got,
+    ch03::customer_done("async-callback", watch.elapsed(), 0, got,
                   fmt::format("the callback ran {} time{}; the customer was never blocked", calls.load(),
                               calls.load() == 1 ? "" : "s"));
     wb::emit("callbacks", {{"calls", calls.load()}}, "");
@@ -357,41 +192,6 @@ void demo_async_callback() {
 // every half second until the first message arrives (2.2 s after go), counting the wasted polls.
 // Finally a plain, blocking recv() for the second message: main is suspended until the Sender
 // sends it, 1.5 s later.
-Fd listen_on_loopback(std::uint16_t& port) {
-    Fd listener(wb::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;  // any free port
-    wb::check(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), "bind");
-    wb::check(::listen(listener.get(), 1), "listen");
-    socklen_t length = sizeof address;
-    wb::check(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), "getsockname");
-    port = ntohs(address.sin_port);
-    return listener;
-}
-
-// A span from just before send() to just after it returned: the data left between the two.
-void send_message(int socket, const std::string& text) {
-    wb::Span sending("send", {{"message", text}}, fmt::format("sends \"{}\"", text));
-    const ssize_t n = wb::check(::send(socket, text.data(), text.size(), MSG_NOSIGNAL), "send");
-    if (static_cast<std::size_t>(n) != text.size()) throw std::runtime_error("send: short write");
-}
-
-// recv() of at most `size` bytes on `socket` with `flags`: what came, "" at end of stream, or
-// std::nullopt for EAGAIN. TCP is a byte stream without message boundaries: asking for exactly the
-// length of "hello" keeps a late poll from taking "world" with it.
-std::optional<std::string> receive(int socket, int flags, std::size_t size) {
-    char buffer[64];
-    for (;;) {
-        const ssize_t n = ::recv(socket, buffer, std::min(size, sizeof buffer), flags);
-        if (n >= 0) return std::string(buffer, static_cast<std::size_t>(n));
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
-        wb::throw_errno("recv");
-    }
-}
-
 // When the Sender sends: 2.2 s after go (not a whole number of poll intervals), then 1.5 s later.
 constexpr double kFirstAfter = 2.2;
 constexpr double kSecondAfter = 1.5;
@@ -399,16 +199,11 @@ constexpr double kSecondAfter = 1.5;
 void demo_socket() {
     const std::size_t mark = wb::journal::mark();
     std::uint16_t port = 0;
-    Fd listener = listen_on_loopback(port);
+    const wb::UniqueFd listener = ch03::listen_on_loopback(port);
     wb::emit("listen", {{"address", "127.0.0.1"}, {"port", port}}, "listening on 127.0.0.1 (port 0: any free port)");
     wb::Event go;
     wb::Process sender([&go, port] {
-        Fd socket(wb::check(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        address.sin_port = htons(port);
-        wb::check(::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), "connect");
+        const wb::UniqueFd socket = ch03::connect_to_loopback(port);
         wb::emit("connected", {{"port", port}, {"first_after", kFirstAfter}, {"second_after", kSecondAfter}},
                  "connected; waits for go before sending anything");
         go.wait();
@@ -416,23 +211,23 @@ void demo_socket() {
             wb::Span typing("typing", {{"seconds", kFirstAfter}}, "");
             wb::clock::sleep(kFirstAfter);
         }
-        send_message(socket.get(), "hello");
+        ch03::send_message(socket, "hello");
         {
             wb::Span typing("typing", {{"seconds", kSecondAfter}}, "");
             wb::clock::sleep(kSecondAfter);
         }
-        send_message(socket.get(), "world");
+        ch03::send_message(socket, "world");
         // Wait for main to close its end, so the connection ends on main's side first.
-        (void)receive(socket.get(), 0, 1);
+        (void)ch03::receive(socket, 0, 1);
     });
     sender.set_name("Sender");
     sender.start();
-    Fd connection(wb::check(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), "accept4"));
+    wb::UniqueFd connection = ch03::accept_connection(listener);
 
     // 1. Non-blocking: nothing was sent yet (the Sender waits for go), so EAGAIN, at once.
     {
         const wb::clock::Stopwatch watch;
-        const auto got = receive(connection.get(), MSG_DONTWAIT, 5);
+        const auto got = ch03::receive(connection, MSG_DONTWAIT, 5);
         if (got) throw std::logic_error("recv(MSG_DONTWAIT) found data before the sender sent any");
         wb::emit("recv.nonblocking", {{"result", "EAGAIN"}, {"errno", EAGAIN}, {"took", watch.elapsed()}},
                  fmt::format("recv(MSG_DONTWAIT) returned -1 at once: errno EAGAIN, no data yet ({:.2f} s)",
@@ -445,23 +240,23 @@ void demo_socket() {
     std::string first;
     for (int k = 1;; ++k) {
         const double asked_at = wb::clock::now();
-        if (auto got = receive(connection.get(), MSG_DONTWAIT, 5)) {
+        if (auto got = ch03::receive(connection, MSG_DONTWAIT, 5)) {
             first = *got;
             break;
         }
         ++polls;
-        wasted_poll(polls, asked_at, "recv(MSG_DONTWAIT) -> EAGAIN: nothing yet; polling every 0.5 s");
-        wb::clock::sleep(start + k * kPollInterval - wb::clock::now());
+        ch03::wasted_poll(polls, asked_at, "recv(MSG_DONTWAIT) -> EAGAIN: nothing yet; polling every 0.5 s");
+        wb::clock::sleep(start + k * ch03::kPollInterval - wb::clock::now());
     }
     const double polled = wb::clock::now() - start;
-    wb::emit("recv.data", {{"message", first}, {"polls", polls}, {"waited", polled}, {"interval", kPollInterval}},
+    wb::emit("recv.data", {{"message", first}, {"polls", polls}, {"waited", polled}, {"interval", ch03::kPollInterval}},
              fmt::format("got \"{}\" after {:.2f} s of polling: about {:.2f} wasted recv() calls", first, polled,
-                         polled / kPollInterval));
+                         polled / ch03::kPollInterval));
     // 3. Blocking: recv() suspends main until the Sender sends the second message.
     std::string second;
     {
         wb::Span blocked("recv", {{"blocking", true}}, "recv() on a blocking socket: suspended until data arrives");
-        second = receive(connection.get(), 0, 5).value();
+        second = ch03::receive(connection, 0, 5).value();
         blocked.end(fmt::format("recv() returned \"{}\"", second), {{"message", second}});
     }
     connection.reset();

@@ -6,6 +6,7 @@
 // pitfall, pids, and the two start methods.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
+#include "wb/error.hpp"
 #include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
@@ -144,27 +146,34 @@ void demo_pids() {
     for (auto& p : children) p.join();
 }
 
-// Demo 5 - two start methods: fork and spawn.
+// Demo 5 - two start methods: fork and spawn (000 §1.6.3, 001 §六: UNIX fork vs Windows
+// CreateProcess; the seeds' main guard).
 //
-// fork() copies the running parent: the child starts with main's memory as it is now.
-// spawn re-executes this program from the start (posix_spawn of /proc/self/exe) and runs a
-// registered entry point. Everything before the "main guard" runs again in the child: in Python
-// that is the module's top level; here it is Chapter::module_level (see main() below), which
-// prints "module-level code runs" once per program image. That is why the seeds wrap
-// Process() in `if __name__ == '__main__':`. Without the guard the spawned child would reach
-// Process().start() again while it is still importing the program; the seeds say that starts new
-// processes without end, but Python 3 stops it: start() raises RuntimeError ("An attempt has been
-// made to start a new process before the current process has finished its bootstrapping phase")
-// and the child exits with code 1.
+// fork() copies the running parent: the child starts with main's memory - and its environment,
+// its open files - as they are now. spawn re-executes this program from the start (posix_spawn
+// of /proc/self/exe, the POSIX relative of CreateProcess) and runs a registered entry point:
+// memory starts from scratch, and only what is handed over explicitly arrives - the environment
+// strings (execve passes them), descriptors made inheritable. Everything before the "main guard"
+// runs again in the child: in Python that is the module's top level; here it is
+// Chapter::module_level (see main() below), which prints "module-level code runs" once per
+// program image. That is why the seeds wrap Process() in `if __name__ == '__main__':`. The seeds
+// say that without the guard each spawned child would start children of its own, endlessly; real
+// Python 3 stops that at the first level: the child's Process.start() raises RuntimeError ("An
+// attempt has been made to start a new process before the current process has finished its
+// bootstrapping phase") and the child exits with code 1.
 std::string g_setting = "initial value";  // changed by main before the children start
+constexpr const char* kGreetingVariable = "WB05_GREETING";
 
 void show_setting(const std::string& how) {
-    wb::emit("setting", {{"method", how}, {"setting", g_setting}},
-             fmt::format("{} child sees g_setting = \"{}\"", how, g_setting));
+    const char* greeting = std::getenv(kGreetingVariable);
+    const std::string env = greeting != nullptr ? greeting : "(unset)";
+    wb::emit("setting", {{"method", how}, {"setting", g_setting}, {"environment", env}, {"ppid", ::getppid()}},
+             fmt::format("{} child sees g_setting = \"{}\", {} = \"{}\"", how, g_setting, kGreetingVariable, env));
 }
 
 void demo_spawn() {
     g_setting = "changed by main()";
+    wb::check(::setenv(kGreetingVariable, "hello from main", 1), "setenv");
     wb::Process forked(show_setting, std::string("fork"));
     forked.start();
     forked.join();
@@ -172,8 +181,10 @@ void demo_spawn() {
     wb::Process spawned = wb::Process::spawn("show-setting", {"spawn"});
     spawned.start();
     spawned.join();
+    wb::check(::unsetenv(kGreetingVariable), "unsetenv");
     wb::note("The fork child saw main's change; the spawned child started from scratch and saw the\n"
-             "initial value, after printing the module-level line again (it re-ran the top level).");
+             "initial value, after printing the module-level line again (it re-ran the top level).\n"
+             "Both saw the environment variable: execve hands the environment over, as CreateProcess does.");
     wb::emit("exitcodes", {{"fork", *forked.exitcode()}, {"spawn", *spawned.exitcode()}},
              fmt::format("exit codes: fork child {}, spawned child {}", *forked.exitcode(), *spawned.exitcode()));
 }
@@ -188,8 +199,7 @@ int main(int argc, char** argv) {
                        "function and from a subclass, start() vs run(), the name pitfall, pids, and the\n"
                        "fork and spawn start methods with the main guard.",
         .demos = {
-            {"function", "Process from a function: start() returns at once, main is done before any child",
-             demo_function},
+            {"function", "Process from a function: start() returns at once, main ends before any child", demo_function},
             {"run", "run() instead of start(): serial, in the main process", demo_run},
             {"subclass", "Process from a subclass overriding run(), and the name pitfall", demo_subclass},
             {"pids", "pid empty before start(); current pid and parent pid", demo_pids},

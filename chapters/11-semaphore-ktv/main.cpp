@@ -5,7 +5,6 @@
 // so 4 people can sing at once; a fifth has to wait outside until somebody comes out."
 // Internally a counter: acquire() takes one (waiting at 0), release() gives one back - Dijkstra's
 // P() and V(). wb::Semaphore is a POSIX sem_t in shared memory, so it works between processes.
-#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -15,11 +14,13 @@
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
 #include "wb/event.hpp"
+#include "wb/occupancy.hpp"
 #include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
 #include "wb/semaphore.hpp"
 #include "wb/shared_memory.hpp"
+#include "wb/start_gate.hpp"
 #include "wb/timeline.hpp"
 
 namespace {
@@ -108,21 +109,19 @@ void raise_to(std::atomic<int>& most, int value) {
     }
 }
 
-// "rooms |##..|": how many rooms are taken, drawn at the end of the line.
-std::string gauge(int inside) {
-    return fmt::format("   rooms |{}{}|", std::string(static_cast<std::size_t>(inside), '#'),
-                       std::string(static_cast<std::size_t>(kRooms - inside), '.'));
-}
+// "rooms |##..|": how many rooms are taken, drawn at the end of the line from the same number
+// the event carries in its `inside` field.
+std::string rooms(int inside) { return fmt::format("   rooms {}", wb::gauge(inside, kRooms)); }
 
-// One person, in its own process. `doors` opens the KTV for everybody at once; `all_taken` is
-// raised by whoever takes the fourth room.
-void person(int i, wb::Semaphore& rooms, Ktv& ktv, wb::Event& doors, wb::Event& all_taken) {
+// One person, in its own process. `doors` is a start gate: main opens the KTV for everybody at
+// once, when all ten are there. `all_taken` is raised by whoever takes the fourth room.
+void person(int i, wb::Semaphore& rooms_free, Ktv& ktv, wb::StartGate& doors, wb::Event& all_taken) {
     const int stay = static_cast<int>(wb::rng().uniform_int(1, 5));  // random.randint(1, 5), seeded per person
-    doors.wait();
+    doors.arrive_and_wait();
 
     wb::clock::Stopwatch queue;
     wb::Span waiting("waiting", {{"person", i}}, {});  // a bar on the timeline, no line of text
-    auto permit = rooms.hold();                        // k1: `with sem:` - waits for a free room
+    auto permit = rooms_free.hold();                   // k1: `with sem:` - waits for a free room
     waiting.end();
 
     // k2: inside the room. The counter goes up only after the permit is held: never above 4.
@@ -131,7 +130,7 @@ void person(int i, wb::Semaphore& rooms, Ktv& ktv, wb::Event& doors, wb::Event& 
     ktv.entered.fetch_add(1);
     const double waited = queue.elapsed();
     wb::emit("ktv.enter", {{"person", i}, {"stay", stay}, {"inside", inside}, {"waited", waited}},
-             fmt::format("walks into the KTV after waiting {:.2f} s{}", waited, gauge(inside)));
+             fmt::format("walks into the KTV after waiting {:.2f} s{}", waited, rooms(inside)));
     wb::Span in_room("in-room", {{"person", i}, {"stay", stay}}, {});
 
     // k3: the opening rule (not in the seed). The first four guests start singing when all four
@@ -147,65 +146,34 @@ void person(int i, wb::Semaphore& rooms, Ktv& ktv, wb::Event& doors, wb::Event& 
     const int after = ktv.inside.fetch_sub(1) - 1;
     ktv.left.fetch_add(1);
     wb::emit("ktv.leave", {{"person", i}, {"stay", stay}, {"inside", after}},
-             fmt::format("walks out of the KTV after singing {} s{}", stay, gauge(after)));
+             fmt::format("walks out of the KTV after singing {} s{}", stay, rooms(after)));
     permit.release();  // the end of the `with` block
 }
 
-// Under the timeline: how many "in-room" bars cover the middle of each column. Columns are a
-// fraction of a second wide, so a leave and the next enter can both draw in the same column;
-// the count at the column's middle is the honest occupancy.
-void show_occupancy(std::size_t mark) {
-    const auto rows = wb::timeline_rows(wb::journal::events_since(mark));
-    constexpr int width = 48;  // render_timeline's default, so the columns line up
-    double t0 = 1e300, t1 = -1e300;
-    std::size_t name_width = 4;
-    for (const auto& row : rows) {
-        name_width = std::max(name_width, row.actor.size());
-        for (const auto& bar : row.bars) {
-            t0 = std::min(t0, bar.start);
-            t1 = std::max(t1, bar.end);
-        }
-    }
-    if (t0 > t1) return;
-    if (t1 - t0 < 1e-9) t1 = t0 + 1;
-    const double column = (t1 - t0) / width;
-    std::string digits;
-    wb::Json counts = wb::Json::array();
-    for (int c = 0; c < width; ++c) {
-        const double middle = t0 + (c + 0.5) * column;
-        int count = 0;
-        for (const auto& row : rows) {
-            for (const auto& bar : row.bars) count += bar.span == "in-room" && bar.start <= middle && middle < bar.end;
-        }
-        digits += static_cast<char>('0' + count);
-        counts.push_back(count);
-    }
-    wb::emit_block("occupancy", {{"t0", t0}, {"t1", t1}, {"counts", counts}},
-                   fmt::format("rooms in use at the middle of each column:\n{:<{}} |{}|", "rooms", name_width, digits));
-}
-
 void demo_ktv() {
-    wb::Semaphore rooms(kRooms);  // sem = Semaphore(4)
-    wb::Shared<Ktv> ktv;          // the counters, in shared memory
-    wb::Event doors;              // the KTV opens: everybody tries at once
-    wb::Event all_taken;          // the fourth room is taken (k3)
+    wb::Semaphore rooms_free(kRooms);  // sem = Semaphore(4)
+    wb::Shared<Ktv> ktv;               // the counters, in shared memory
+    wb::StartGate doors(kPeople);      // the KTV opens: everybody tries at once
+    wb::Event all_taken;               // the fourth room is taken (k3)
     const std::size_t mark = wb::journal::mark();
 
     std::vector<wb::Process> people;
     for (int i = 0; i < kPeople; ++i) {
-        people.emplace_back([&, i] { person(i, rooms, *ktv, doors, all_taken); });
+        people.emplace_back([&, i] { person(i, rooms_free, *ktv, doors, all_taken); });
         people.back().set_name(fmt::format("person-{}", i));
     }
     for (auto& p : people) p.start();
+    doors.wait_until_ready();
     wb::emit("ktv.open", {{"people", kPeople}, {"rooms", kRooms}},
              fmt::format("the KTV opens its doors: {} people, {} rooms", kPeople, kRooms));
-    doors.set();
+    doors.open();
     all_taken.wait();
     wb::emit("ktv.full", {{"rooms", kRooms}}, "all four rooms are taken: the next people wait outside");
     for (auto& p : people) p.join();
 
     wb::show_timeline(mark, "who was where (w = waiting at the door, i = in a room):");
-    show_occupancy(mark);
+    // Under the timeline: how many "in-room" bars cover the middle of each column (wb/occupancy.hpp).
+    wb::show_occupancy(mark, "in-room", "rooms", "rooms in use at the middle of each column:");
     wb::emit("ktv.summary",
              {{"people", kPeople}, {"rooms", kRooms}, {"entered", ktv->entered.load()}, {"left", ktv->left.load()},
               {"most_inside", ktv->most_inside.load()}, {"inside", ktv->inside.load()}},

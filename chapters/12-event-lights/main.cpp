@@ -7,9 +7,7 @@
 // is_set() looks at it. wb::Event keeps the flag in shared memory and waits on a process-shared
 // futex, so one set() wakes waiters in every process.
 #include <cmath>
-#include <condition_variable>
 #include <latch>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -25,6 +23,8 @@
 #include "wb/process.hpp"
 #include "wb/random.hpp"
 #include "wb/shared_memory.hpp"
+#include "wb/start_gate.hpp"
+#include "wb/thread_event.hpp"
 #include "wb/timeline.hpp"
 
 namespace {
@@ -109,8 +109,8 @@ void announce(const char* light, int change, double scheduled) {
 // The light process. The order of each change matters to the checks (l1, l2): the light says
 // "green" just before it raises the flag and "red" just after it lowers it (the seed prints red
 // before clearing). So every moment the flag is up lies inside an announced green phase.
-void traffic_light(wb::Event& green, wb::Event& go, const double& start) {
-    go.wait();
+void traffic_light(wb::Event& green, wb::StartGate& go, const double& start) {
+    go.arrive_and_wait();
     const double t0 = start;
     std::optional<wb::Span> red;  // a bar on the timeline for each red phase
     red.emplace("red", wb::Json{{"change", 0}}, "");
@@ -136,9 +136,9 @@ void traffic_light(wb::Event& green, wb::Event& go, const double& start) {
 // 10 s, two seconds before the next change, so neither does the number of light changes printed
 // before main ends. (The checks do not rely on these margins; the README sample does. In the
 // seed, main starts a car every 0-3 s instead: 20 cars would take half a minute.)
-void car(int i, wb::Event& green, wb::Event& go, const double& start) {
+void car(int i, wb::Event& green, wb::StartGate& go, const double& start) {
     const double arrival = static_cast<double>(2 * wb::rng().uniform_int(0, 4) + 1);
-    go.wait();
+    go.arrive_and_wait();
     sleep_until(start + arrival);
 
     const double arrived_at = stamp_now();  // c1: when the car looks at the light (just before is_set)
@@ -152,9 +152,10 @@ void car(int i, wb::Event& green, wb::Event& go, const double& start) {
                  fmt::format("car{} arrives at {:g} s on red: waiting to pass", i, arrival));
         waiting.emplace("waiting", wb::Json{{"car", i}}, "");
     }
-    // c2: pass only if the flag is up at this very moment. wait() returns once it was raised, but
-    // the car looks again before it goes, and waits again if the light is red by then. This loop
-    // is a fix: the seed's car, like Python's Event.wait(), does not wait a second time.
+    // c2: pass only if the flag is up at this very moment. The seed's car calls e.wait() once and
+    // drives on: Python's Event.wait() returns when the flag was raised, without looking again or
+    // waiting again, so a car woken by a green that has already turned red would pass on red.
+    // This loop - look again after waking, wait again if it is red - is the workbook's fix.
     while (!is_green) {
         green.wait();
         looked_at = stamp_now();
@@ -172,7 +173,7 @@ void car(int i, wb::Event& green, wb::Event& go, const double& start) {
 
 void demo_traffic_lights() {
     wb::Event green;           // set = green, clear = red; created clear: the light starts red
-    wb::Event go;              // every process is started: the clock of the crossing starts
+    wb::StartGate go(kCars + 1);  // the light and every car are there: the crossing's clock starts
     wb::Shared<double> start;  // the logical time of "go", for everybody's schedule
     const std::size_t mark = wb::journal::mark();
 
@@ -186,8 +187,9 @@ void demo_traffic_lights() {
         cars.back().set_name(fmt::format("car{}", i));
     }
     for (auto& c : cars) c.start();
+    go.wait_until_ready();
     *start = wb::clock::now();
-    go.set();  // set() publishes *start: a wait() that returns true sees it
+    go.open();  // open() publishes *start: every process that passes the gate sees it
 
     for (auto& c : cars) c.join();  // main joins the cars only
     wb::show_timeline(mark, "red phases (r) and cars waiting for green (w):");
@@ -214,43 +216,14 @@ void demo_traffic_lights() {
 //             else: print("[%s] sees red light,waiting..." % name); event.wait()
 //                   print("[%s] green light is on,start going..." % name)
 //
-// Threads share memory, so their event needs no shared mapping. This one is what CPython's
-// threading.Event is made of: a flag guarded by a mutex and a condition variable. (wb::Event would
-// work between threads as well - a futex - but its wait cannot be interrupted.) The C++20
-// std::condition_variable_any waits with a std::stop_token: main's request_stop() also wakes a car
-// that waits for green, so the seed's endless loops can end cleanly.
-class ThreadEvent {
-public:
-    void set() {
-        {
-            std::lock_guard lock(mutex_);
-            flag_ = true;
-        }
-        changed_.notify_all();
-    }
-    void clear() {
-        std::lock_guard lock(mutex_);
-        flag_ = false;
-    }
-    [[nodiscard]] bool is_set() const {
-        std::lock_guard lock(mutex_);
-        return flag_;
-    }
-    // Waits until the flag is set (true) or a stop is requested (false).
-    bool wait(std::stop_token stop) {
-        std::unique_lock lock(mutex_);
-        return changed_.wait(lock, stop, [this] { return flag_; });
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::condition_variable_any changed_;
-    bool flag_ = false;
-};
-
+// Threads share memory, so their event needs no shared mapping: wb::ThreadEvent
+// (wb/thread_event.hpp) is what CPython's threading.Event is made of, a flag guarded by a mutex
+// and a condition variable. (wb::Event would work between threads as well - a futex - but its
+// wait cannot be interrupted.) Its wait(stop_token) also wakes up on main's request_stop(), so the
+// seed's endless loops can end cleanly.
 constexpr int kTicks = 14;  // the seed's lighter never stops; here it runs 14 ticks of 1 s
 
-void lighter(ThreadEvent& event, double t0, std::latch& light_on) {
+void lighter(wb::ThreadEvent& event, double t0, std::latch& light_on) {
     wb::set_thread_actor("lighter");
     int count = 0;
     event.set();  // the seed's `event.set()  # 初始值为绿灯`: green to begin with
@@ -277,7 +250,7 @@ void lighter(ThreadEvent& event, double t0, std::latch& light_on) {
 
 // The car looks at the light half a second after each of the light's ticks (t0 + 0.5, 1.5, ...),
 // so a look never coincides with a change.
-void car_thread(std::stop_token stop, ThreadEvent& event, double t0, std::latch& light_on) {
+void car_thread(std::stop_token stop, wb::ThreadEvent& event, double t0, std::latch& light_on) {
     const std::string name = "MINI";
     wb::set_thread_actor(name);
     light_on.wait();  // t2
@@ -301,7 +274,7 @@ void car_thread(std::stop_token stop, ThreadEvent& event, double t0, std::latch&
 }
 
 void demo_threads() {
-    ThreadEvent event;
+    wb::ThreadEvent event;
     // t1, t2: the seed starts the lighter first and relies on it setting the event before the car
     // looks. A std::latch makes that certain (threads of one process: the standard one will do).
     std::latch light_on(1);

@@ -10,7 +10,7 @@ using harness::run_jsonl;
 using harness::select;
 using harness::select_demo;
 
-TEST_CASE("function demo: children run concurrently and main ends first", "[05]") {
+TEST_CASE("function demo: children run concurrently and main ends before any child finishes", "[05]") {
     for (unsigned seed : {1u, 2u, 3u}) {
         const auto r = run_jsonl(seed, {"--demo", "function", "--time-scale", check::timing_scale(0.1)});
         const auto demo = select_demo(r.events, "function");
@@ -122,6 +122,11 @@ TEST_CASE("spawn demo: the spawned child re-runs the top level and starts from s
     }
     CHECK(seen["fork"] == "changed by main()");
     CHECK(seen["spawn"] == "initial value");
+    // The environment reaches both: fork copies it, execve hands it over.
+    for (const auto& e : settings) {
+        CHECK(e["fields"]["environment"] == "hello from main");
+        CHECK(e["fields"]["ppid"].get<long>() == main);
+    }
     CHECK(pid_of["spawn"] == module[1]["pid"].get<long>());
     std::map<std::string, int> methods;
     for (const auto& e : select(r.events, "process.start")) methods[e["fields"]["method"]]++;

@@ -104,6 +104,18 @@ std::map<int, int> check_ktv(const std::vector<Json>& events) {
         // rounded to 4 decimals.
         CHECK(leave["t"].get<double>() - enter["t"].get<double>() >= stay - 1e-3);
         stays[person] = stay;
+        // The gauge printed at the end of each line shows the inside count the event carries:
+        // exactly that many rooms taken, the rest free.
+        for (const Json* e : {&enter, &leave}) {
+            const int in = (*e)["fields"]["inside"];
+            REQUIRE(in >= 0);
+            REQUIRE(in <= kRooms);
+            const std::string text = (*e)["text"];
+            const std::string gauge = "rooms |" + std::string(static_cast<std::size_t>(in), '#') +
+                                      std::string(static_cast<std::size_t>(kRooms - in), '.') + "|";
+            CHECK(text.size() >= gauge.size());
+            CHECK(text.substr(text.size() - gauge.size()) == gauge);
+        }
     }
 
     // At most 4 inside at any logical time, computed from the events: sweep the enters and leaves

@@ -15,12 +15,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include <catch2/catch.hpp>
+
+#include "wb/proc.hpp"
 
 extern char** environ;
 
@@ -64,25 +65,9 @@ bool drain(int fd, std::string& into) {
 
 }  // namespace
 
-// Children of this (subreaper) process that are still there: alive, or zombies.
-std::vector<pid_t> children_of_this_process() {
-    std::vector<pid_t> found;
-    const pid_t me = ::getpid();
-    for (const auto& name : list_dir("/proc")) {
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream stat("/proc/" + name + "/stat");
-        std::string line;
-        if (!std::getline(stat, line)) continue;
-        const auto close = line.rfind(')');
-        if (close == std::string::npos) continue;
-        std::istringstream rest(line.substr(close + 2));
-        char state = 0;
-        pid_t ppid = 0;
-        rest >> state >> ppid;
-        if (ppid == me) found.push_back(static_cast<pid_t>(std::stol(name)));
-    }
-    return found;
-}
+// Children of this (subreaper) process that are still there: alive, or zombies (the library's
+// /proc reader, wb/proc.hpp).
+std::vector<pid_t> children_of_this_process() { return wb::children_of(::getpid()); }
 
 std::string chapter_exe() {
     const char* exe = std::getenv("WB_CHAPTER_EXE");
@@ -212,10 +197,9 @@ Result run_program(const std::string& exe, const std::vector<std::string>& args,
     }
     // Leftover processes: anything still parented to us is a descendant the program left behind.
     for (const pid_t child : children_of_this_process()) {
-        std::ifstream comm("/proc/" + std::to_string(child) + "/stat");
-        std::string stat;
-        std::getline(comm, stat);
-        r.leftovers.push_back("process left behind: " + stat);
+        const auto stat = wb::read_proc_stat(child);
+        r.leftovers.push_back("process left behind: pid " + std::to_string(child) +
+                              (stat ? " (" + stat->comm + ", state " + stat->state + ")" : std::string()));
         ::kill(child, SIGKILL);
         ::waitpid(child, nullptr, 0);
     }

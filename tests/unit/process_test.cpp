@@ -44,6 +44,7 @@
 #include "wb/clock.hpp"
 #include "wb/error.hpp"
 #include "wb/output.hpp"
+#include "wb/fd.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
 
@@ -53,71 +54,34 @@ namespace {
 
 // --- helpers ----------------------------------------------------------------------------------
 
-// A pipe; both ends closed on destruction (and on exec).
-struct Pipe {
-    int r = -1, w = -1;
-    Pipe() {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-        r = fds[0];
-        w = fds[1];
-    }
-    Pipe(const Pipe&) = delete;
-    Pipe& operator=(const Pipe&) = delete;
-    ~Pipe() {
-        close_read();
-        close_write();
-    }
-    void close_read() {
-        if (r >= 0) ::close(r);
-        r = -1;
-    }
-    void close_write() {
-        if (w >= 0) ::close(w);
-        w = -1;
-    }
+// The toolkit's pipe (wb/fd.hpp) with the few reads these tests need on top: a line, or exactly n
+// bytes, while the writers may stay alive (no end of file needed). r and w name the two ends.
+struct Pipe : wb::Pipe {
+    [[nodiscard]] int r() const noexcept { return read_end.get(); }
+    [[nodiscard]] int w() const noexcept { return write_end.get(); }
     // Writes all of `s` (a child's report: small, so one atomic write).
     void send(const std::string& s) const {
-        if (::write(w, s.data(), s.size()) != static_cast<ssize_t>(s.size())) wb::exit_process(99);
-    }
-    // Reads until EOF (all writers closed or gone).
-    std::string read_all() const {
-        std::string out;
-        char buf[512];
-        for (;;) {
-            const ssize_t n = ::read(r, buf, sizeof buf);
-            if (n > 0) {
-                out.append(buf, static_cast<std::size_t>(n));
-            } else if (n == 0 || errno != EINTR) {
-                return out;
-            }
+        try {
+            wb::write_all(w(), s);
+        } catch (const wb::SystemError&) {
+            wb::exit_process(99);
         }
     }
-    // Reads one line, without its newline (the writers may stay alive: no EOF needed).
-    std::string read_line() const {
+    [[nodiscard]] std::string read_all() const { return wb::read_all(r()); }
+    [[nodiscard]] std::string read_line() const {
         std::string out;
-        char c;
-        for (;;) {
-            const ssize_t got = ::read(r, &c, 1);
-            if (got == 1) {
-                if (c == '\n') return out;
-                out += c;
-            } else if (got == 0 || errno != EINTR) {
-                return out;
-            }
+        while (auto c = wb::read_some(r(), 1)) {
+            if (c->empty() || *c == "\n") break;
+            out += *c;
         }
+        return out;
     }
-    // Reads exactly `n` bytes (or fewer at EOF).
-    std::string read_exactly(std::size_t n) const {
+    [[nodiscard]] std::string read_exactly(std::size_t n) const {
         std::string out;
-        char c;
         while (out.size() < n) {
-            const ssize_t got = ::read(r, &c, 1);
-            if (got == 1) {
-                out += c;
-            } else if (got == 0 || errno != EINTR) {
-                break;
-            }
+            const auto c = wb::read_some(r(), 1);
+            if (!c || c->empty()) break;
+            out += *c;
         }
         return out;
     }
@@ -137,11 +101,11 @@ struct Gate {
     // closed its own copy of the write end).
     void child_waits(bool restore_signal_defaults = true) {
         if (restore_signal_defaults) default_signal_actions();
-        ::close(release.w);
-        ::close(ready.r);
-        if (::write(ready.w, "r", 1) != 1) wb::exit_process(98);
+        release.write_end.reset();
+        ready.read_end.reset();
+        if (::write(ready.w(), "r", 1) != 1) wb::exit_process(98);
         char c;
-        while (::read(release.r, &c, 1) < 0 && errno == EINTR) {
+        while (::read(release.r(), &c, 1) < 0 && errno == EINTR) {
         }
     }
     // In the test: wait until `n` children are ready.
@@ -149,7 +113,7 @@ struct Gate {
     // In the test: let `n` waiting children go on.
     void open(std::size_t n = 1) const {
         const std::string bytes(n, 'g');
-        REQUIRE(::write(release.w, bytes.data(), bytes.size()) == static_cast<ssize_t>(n));
+        REQUIRE(::write(release.w(), bytes.data(), bytes.size()) == static_cast<ssize_t>(n));
     }
 };
 
@@ -444,9 +408,9 @@ TEST_CASE("run() called directly runs in the caller's process", "[process]") {
     CHECK(wb::live_children() == 0);
 
     Pipe out;
-    NewProcess sub(out.w);
+    NewProcess sub(out.w());
     static_cast<wb::Process&>(sub).run();  // the override, here: reports this process's name
-    out.close_write();
+    out.write_end.reset();
     CHECK(out.read_all() == "MainProcess");
 }
 
@@ -464,7 +428,7 @@ TEST_CASE("names follow Python: Process-N, <Class>-N, set_name, Process-N:M for 
     Pipe out;
     wb::Process first([&] { out.send(report_of(wb::current_process()) + "\n"); });
     wb::Process second([] {});
-    NewProcess sub(out.w);
+    NewProcess sub(out.w());
     wb::Process renamed([] {});
     renamed.set_name("worker");
     CHECK(first.name() == "Process-1");
@@ -521,9 +485,9 @@ TEST_CASE("target arguments are copied when the Process is made, as Python binds
     ChildrenGuard guard;
     Pipe out;
     std::string text = "before";
-    wb::Process from_function(report_args, out.w, text, "literal", 2.5);
-    wb::Process from_object(Reporter{out.w}, text, 7);
-    const std::function<void()> wrapped = [fd = out.w] {
+    wb::Process from_function(report_args, out.w(), text, "literal", 2.5);
+    wb::Process from_object(Reporter{out.w()}, text, 7);
+    const std::function<void()> wrapped = [fd = out.w()] {
         [[maybe_unused]] const auto n = ::write(fd, "wrapped", 7);
     };
     wb::Process from_std_function(wrapped);
@@ -534,7 +498,7 @@ TEST_CASE("target arguments are copied when the Process is made, as Python binds
     from_object.join();
     from_std_function.start();
     from_std_function.join();
-    out.close_write();
+    out.write_end.reset();
     CHECK(out.read_all() == "before|literal|2.500000before:7wrapped");
 }
 
@@ -615,7 +579,7 @@ TEST_CASE("SIGTERM to a child with children of its own terminates and reaps them
     });
     child.start();
     gate.wait_ready();
-    pids.close_write();
+    pids.write_end.reset();
     std::istringstream in(pids.read_line());
     std::vector<int> pidfds;
     pid_t g = 0;
@@ -651,7 +615,7 @@ TEST_CASE("terminate() right after start() ends only that child, never a sibling
         Pipe hold;
         wb::Process sibling([&] {
             char c;
-            while (::read(hold.r, &c, 1) < 0 && errno == EINTR) {
+            while (::read(hold.r(), &c, 1) < 0 && errno == EINTR) {
             }
         });
         sibling.start();
@@ -664,7 +628,7 @@ TEST_CASE("terminate() right after start() ends only that child, never a sibling
             if (doomed.exitcode() != -SIGTERM) wb::exit_process(3);
         }
         const bool survived = sibling.is_alive();
-        [[maybe_unused]] const auto n = ::write(hold.w, "g", 1);
+        [[maybe_unused]] const auto n = ::write(hold.w(), "g", 1);
         sibling.join();
         wb::exit_process(survived ? 0 : 10);
     });
@@ -701,7 +665,7 @@ TEST_CASE("SIGKILL of a parent ends its children, except one that opted out and 
     });
     child.start();
     gate.wait_ready();
-    pids.close_write();
+    pids.write_end.reset();
     std::istringstream in(pids.read_line());
     pid_t ends = 0;
     pid_t orphan = 0;

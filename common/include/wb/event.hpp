@@ -61,6 +61,7 @@
 #include <cstdint>
 
 #include "wb/shared_memory.hpp"
+#include "wb/sync_handle.hpp"
 
 namespace wb {
 
@@ -76,12 +77,14 @@ struct EventState {
 };
 }  // namespace detail
 
-class Event {
+class Event : public detail::SyncHandle<detail::EventState> {
 public:
     // A new event, clear.
     Event();
-    // The event created by another process, from its memory's descriptor (taken over).
+    // The event created by another process, from its memory's descriptor (taken over), or from
+    // the text its creator's hand_over() returned (wb/sync_handle.hpp).
     [[nodiscard]] static Event adopt(int fd);
+    [[nodiscard]] static Event adopt(std::string_view handed_over);
 
     Event(const Event&) = delete;
     Event& operator=(const Event&) = delete;
@@ -101,13 +104,11 @@ public:
     // guarantees above); false: it stayed clear until the deadline.
     [[nodiscard]] bool wait(double timeout);
 
-    [[nodiscard]] int fd() const noexcept;
-    void set_inheritable(bool inheritable);
+    // fd(), set_inheritable() and hand_over(), for a spawned child: see wb/sync_handle.hpp.
 
 private:
     explicit Event(Shared<detail::EventState>&& state) noexcept;
     bool wait_until(const timespec* monotonic_deadline);
-    Shared<detail::EventState> state_;
 };
 
 }  // namespace wb

@@ -69,6 +69,7 @@
 #include <ctime>
 
 #include "wb/shared_memory.hpp"
+#include "wb/sync_handle.hpp"
 
 namespace wb {
 
@@ -119,7 +120,7 @@ struct LockState {
 
 }  // namespace detail
 
-class Lock {
+class Lock : public detail::SyncHandle<detail::LockState> {
 public:
     // Releases the lock when it goes out of scope (Python's `with lock:`). Move-only. It refers
     // to the Lock handle, which must outlive it and not be moved from meanwhile.
@@ -147,8 +148,10 @@ public:
 
     // A new, free lock in its own shared memory. Throws SystemError.
     explicit Lock(Robustness robustness = Robustness::robust);
-    // The lock created by another process, from the descriptor of its memory (taken over).
+    // The lock created by another process, from the descriptor of its memory (taken over), or
+    // from the text its creator's hand_over() returned (see wb/sync_handle.hpp).
     [[nodiscard]] static Lock adopt(int fd);
+    [[nodiscard]] static Lock adopt(std::string_view handed_over);
 
     Lock(const Lock&) = delete;
     Lock& operator=(const Lock&) = delete;
@@ -178,14 +181,11 @@ public:
     [[nodiscard]] bool previous_owner_died() const noexcept;
     [[nodiscard]] Robustness robustness() const noexcept;
 
-    // The descriptor of the lock's memory, for a spawned child (see SharedMemory::set_inheritable).
-    [[nodiscard]] int fd() const noexcept;
-    void set_inheritable(bool inheritable);
+    // fd(), set_inheritable() and hand_over(), for a spawned child: see wb/sync_handle.hpp.
 
 private:
     explicit Lock(Shared<detail::LockState>&& state) noexcept;
     AcquireResult record(AcquireResult result) noexcept;
-    Shared<detail::LockState> state_;
 };
 
 }  // namespace wb

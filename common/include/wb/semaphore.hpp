@@ -60,6 +60,7 @@
 
 #include "wb/lock.hpp"
 #include "wb/shared_memory.hpp"
+#include "wb/sync_handle.hpp"
 
 namespace wb {
 
@@ -85,7 +86,7 @@ struct SemaphoreState {
 };
 }  // namespace detail
 
-class Semaphore {
+class Semaphore : public detail::SyncHandle<detail::SemaphoreState> {
 public:
     // Releases its permit when it goes out of scope (Python's `with sem:`). Move-only. The
     // Semaphore handle must outlive it and not be moved from meanwhile.
@@ -109,8 +110,10 @@ public:
     // A semaphore with `value` permits (Python's default is 1).
     explicit Semaphore(int value = 1);
     // The semaphore created by another process, from its memory's descriptor (taken over).
-    // Works for bounded ones too (the bound lives in the shared memory).
+    // Works for bounded ones too (the bound lives in the shared memory). The string form takes
+    // what the creator's hand_over() returned (wb/sync_handle.hpp).
     [[nodiscard]] static Semaphore adopt(int fd);
+    [[nodiscard]] static Semaphore adopt(std::string_view handed_over);
 
     Semaphore(const Semaphore&) = delete;
     Semaphore& operator=(const Semaphore&) = delete;
@@ -134,15 +137,11 @@ public:
     // The bound of a BoundedSemaphore (its initial value), -1 for an unbounded Semaphore.
     [[nodiscard]] int bound() const noexcept;
 
-    [[nodiscard]] int fd() const noexcept;
-    void set_inheritable(bool inheritable);
+    // fd(), set_inheritable() and hand_over(), for a spawned child: see wb/sync_handle.hpp.
 
 protected:
     Semaphore(int value, bool bounded);
     explicit Semaphore(Shared<detail::SemaphoreState>&& state) noexcept;
-
-private:
-    Shared<detail::SemaphoreState> state_;
 };
 
 // A Semaphore whose value never exceeds its initial value: releasing a permit that was never
@@ -152,6 +151,7 @@ public:
     explicit BoundedSemaphore(int value = 1);
     // Throws std::invalid_argument if `fd` holds an unbounded semaphore.
     [[nodiscard]] static BoundedSemaphore adopt(int fd);
+    [[nodiscard]] static BoundedSemaphore adopt(std::string_view handed_over);
 
 private:
     explicit BoundedSemaphore(Semaphore&& adopted) noexcept : Semaphore(std::move(adopted)) {}

@@ -25,17 +25,12 @@ long futex(std::uint32_t* word, int op, std::uint32_t value, const timespec* tim
 
 }  // namespace
 
-Event::Event() : state_(Shared<detail::EventState>::create_named("wb-event")) {}
+Event::Event() : SyncHandle(Shared<detail::EventState>::create_named("wb-event")) {}
 
-Event::Event(Shared<detail::EventState>&& state) noexcept : state_(std::move(state)) {}
+Event::Event(Shared<detail::EventState>&& state) noexcept : SyncHandle(std::move(state)) {}
 
-Event Event::adopt(int fd) {
-    auto state = Shared<detail::EventState>::adopt(fd);
-    if (state->magic != detail::EventState::kMagic) {
-        throw std::invalid_argument("Event::adopt: fd " + std::to_string(fd) + " is not the memory of a wb::Event");
-    }
-    return Event(std::move(state));
-}
+Event Event::adopt(int fd) { return Event(adopt_state(fd, "Event")); }
+Event Event::adopt(std::string_view handed_over) { return adopt(handed_over_fd(handed_over, "Event")); }
 
 void Event::set() {
     std::atomic_ref<std::uint32_t> word(state_->word);
@@ -88,7 +83,5 @@ bool Event::wait_until(const timespec* monotonic_deadline) {
     }
 }
 
-int Event::fd() const noexcept { return state_.fd(); }
-void Event::set_inheritable(bool inheritable) { state_.set_inheritable(inheritable); }
 
 }  // namespace wb

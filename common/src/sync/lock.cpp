@@ -82,17 +82,12 @@ void SharedMutex::unlock() {
 }  // namespace detail
 
 Lock::Lock(Robustness robustness)
-    : state_(Shared<detail::LockState>::create_named("wb-lock", robustness)) {}
+    : SyncHandle(Shared<detail::LockState>::create_named("wb-lock", robustness)) {}
 
-Lock::Lock(Shared<detail::LockState>&& state) noexcept : state_(std::move(state)) {}
+Lock::Lock(Shared<detail::LockState>&& state) noexcept : SyncHandle(std::move(state)) {}
 
-Lock Lock::adopt(int fd) {
-    auto state = Shared<detail::LockState>::adopt(fd);
-    if (state->magic != detail::LockState::kMagic) {
-        throw std::invalid_argument("Lock::adopt: fd " + std::to_string(fd) + " is not the memory of a wb::Lock");
-    }
-    return Lock(std::move(state));
-}
+Lock Lock::adopt(int fd) { return Lock(adopt_state(fd, "Lock")); }
+Lock Lock::adopt(std::string_view handed_over) { return adopt(handed_over_fd(handed_over, "Lock")); }
 
 AcquireResult Lock::record(AcquireResult result) noexcept {
     // Safe without further synchronisation: only the holder writes or reads the flag.
@@ -119,8 +114,6 @@ Lock::Guard Lock::hold() {
 
 bool Lock::previous_owner_died() const noexcept { return state_->previous_owner_died; }
 Robustness Lock::robustness() const noexcept { return state_->robustness; }
-int Lock::fd() const noexcept { return state_.fd(); }
-void Lock::set_inheritable(bool inheritable) { state_.set_inheritable(inheritable); }
 
 Lock::Guard::Guard(Guard&& other) noexcept
     : lock_(std::exchange(other.lock_, nullptr)), previous_owner_died_(other.previous_owner_died_) {}

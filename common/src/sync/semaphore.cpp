@@ -28,18 +28,14 @@ SemaphoreState::~SemaphoreState() { ::sem_destroy(&sem); }
 Semaphore::Semaphore(int value) : Semaphore(value, false) {}
 
 Semaphore::Semaphore(int value, bool bounded)
-    : state_(Shared<detail::SemaphoreState>::create_named(bounded ? "wb-bounded-semaphore" : "wb-semaphore",
-                                                            value, bounded ? value : -1)) {}
+    : SyncHandle(Shared<detail::SemaphoreState>::create_named(bounded ? "wb-bounded-semaphore" : "wb-semaphore",
+                                                                value, bounded ? value : -1)) {}
 
-Semaphore::Semaphore(Shared<detail::SemaphoreState>&& state) noexcept : state_(std::move(state)) {}
+Semaphore::Semaphore(Shared<detail::SemaphoreState>&& state) noexcept : SyncHandle(std::move(state)) {}
 
-Semaphore Semaphore::adopt(int fd) {
-    auto state = Shared<detail::SemaphoreState>::adopt(fd);
-    if (state->magic != detail::SemaphoreState::kMagic) {
-        throw std::invalid_argument("Semaphore::adopt: fd " + std::to_string(fd) +
-                                    " is not the memory of a wb::Semaphore");
-    }
-    return Semaphore(std::move(state));
+Semaphore Semaphore::adopt(int fd) { return Semaphore(adopt_state(fd, "Semaphore")); }
+Semaphore Semaphore::adopt(std::string_view handed_over) {
+    return adopt(handed_over_fd(handed_over, "Semaphore"));
 }
 
 void Semaphore::acquire() {
@@ -106,8 +102,6 @@ int Semaphore::value() const {
 }
 
 int Semaphore::bound() const noexcept { return state_->bound; }
-int Semaphore::fd() const noexcept { return state_.fd(); }
-void Semaphore::set_inheritable(bool inheritable) { state_.set_inheritable(inheritable); }
 
 Semaphore::Permit::Permit(Permit&& other) noexcept : semaphore_(std::exchange(other.semaphore_, nullptr)) {}
 
@@ -129,6 +123,10 @@ BoundedSemaphore BoundedSemaphore::adopt(int fd) {
                                     " holds an unbounded semaphore");
     }
     return BoundedSemaphore(std::move(adopted));
+}
+
+BoundedSemaphore BoundedSemaphore::adopt(std::string_view handed_over) {
+    return adopt(handed_over_fd(handed_over, "BoundedSemaphore"));
 }
 
 }  // namespace wb

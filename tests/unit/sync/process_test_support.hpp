@@ -22,6 +22,7 @@
 
 #include "wb/clock.hpp"
 #include "wb/error.hpp"
+#include "wb/proc.hpp"
 
 namespace wb::test {
 
@@ -55,12 +56,8 @@ bool eventually(Condition condition, double limit_seconds = 20.0) {
 // The scheduler state letter of a process from /proc/<pid>/stat: 'R' running, 'S' sleeping
 // (blocked in a wait), 'Z' zombie, ...
 inline char process_state(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const auto paren = line.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= line.size()) return '?';
-    return line[paren + 2];
+    const auto stat = read_proc_stat(pid);
+    return stat ? stat->state : '?';
 }
 
 // Every name in a directory (sorted), e.g. /dev/shm or /proc/self/fd.

@@ -1,0 +1,68 @@
+#include "bank_counter.hpp"
+
+#include <fmt/core.h>
+
+#include "wb/clock.hpp"
+#include "wb/output.hpp"
+#include "wb/random.hpp"
+
+namespace ch03 {
+
+std::optional<std::string> read_message(const wb::UniqueFd& fd, const char* call) {
+    return wb::read_some(fd.get(), 63, call);
+}
+
+Counter::Counter() : clerk_([this] { serve(); }) {
+    clerk_.set_name("Counter");
+    clerk_.start();
+    // Main keeps the ends it uses: it writes requests and reads replies.
+    requests_.read_end.reset();
+    replies_.write_end.reset();
+    open_.wait();
+}
+
+Counter::~Counter() {
+    requests_.write_end.reset();
+    clerk_.join();
+}
+
+void Counter::hand_in(const std::string& request) { wb::write_all(requests_.write_end.get(), request, "write (request)"); }
+
+void Counter::serve() {
+    requests_.write_end.reset();
+    replies_.read_end.reset();
+    open_.set();
+    const auto request = read_message(requests_.read_end, "read (request)");
+    if (!request || request->empty()) return;  // the customer left without asking
+    const auto ahead = static_cast<int>(wb::rng().uniform_int(1, 3));
+    const int receipt = static_cast<int>(wb::rng().uniform_int(1000, 9999));
+    wb::emit("counter.queue", {{"people_ahead", ahead}, {"service", 1.0}, {"own", 0.2}, {"request", *request}},
+             fmt::format("got \"{}\"; {} {} ahead of you", *request, ahead, ahead == 1 ? "person" : "people"));
+    for (int i = 1; i <= ahead; ++i) {
+        wb::Span serving("serving", {{"person", i}}, fmt::format("serving person {} of {} ahead of you", i, ahead));
+        wb::clock::sleep(1.0);
+    }
+    {
+        wb::Span serving("serving", {{"person", "you"}}, "serving you: your deposit");
+        wb::clock::sleep(0.2);
+    }
+    // Announce first, then deliver: the event's time stamp comes before any customer wakes.
+    board_->receipt.store(receipt);
+    board_->done_at.store(wb::clock::now());
+    wb::emit("counter.done", {{"receipt", receipt}, {"people_ahead", ahead}},
+             fmt::format("your deposit is done: receipt #{}", receipt));
+    wb::write_all(replies_.write_end.get(), fmt::format("receipt #{}", receipt), "write (reply)");
+    wb::emit("counter.delivered", {{"receipt", receipt}}, "");  // after write(2) returned (for the checks)
+    called_.set();
+}
+
+void wasted_poll(int poll, double asked_at, std::string_view first_text) {
+    wb::Span look("EAGAIN", {{"poll", poll}, {"asked_at", asked_at}}, poll == 1 ? first_text : std::string_view());
+}
+
+void customer_done(const std::string& mode, double waited, int polls, const std::string& receipt,
+                   std::string_view text) {
+    wb::emit("customer.done", {{"mode", mode}, {"waited", waited}, {"polls", polls}, {"receipt", receipt}}, text);
+}
+
+}  // namespace ch03
