@@ -502,10 +502,10 @@ int main(int argc, char** argv) {
         .options = {
             {"hold", "S",
              "keep each observed state, the tree and the process group for S logical seconds\n"
-             "                      (default 0), to look at them with ps in another terminal",
+             "                      (0-3600, default 0), to look at them with ps in another terminal",
              [](std::string_view value) {
                  const double seconds = wb::parse_double(value, "hold");
-                 if (seconds < 0) throw std::invalid_argument("--hold must be >= 0");
+                 if (seconds < 0 || seconds > 3600) throw std::invalid_argument("--hold must be between 0 and 3600");
                  ch04::g_hold = seconds;
              }},
         },

@@ -352,3 +352,15 @@ TEST_CASE("a full run reaps every child it started, with the expected exit codes
         CHECK(codes == expected);
     }
 }
+
+TEST_CASE("--hold takes 0 to 3600 logical seconds; anything else is a usage error", "[04]") {
+    // 1e308 used to be accepted and overflowed on its way to a sleep.
+    for (const char* bad : {"1e308", "3601", "-1", "inf", "soon"}) {
+        INFO(bad);
+        const auto r = harness::run_chapter({"--hold", bad});
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("--hold") != std::string::npos);
+        CHECK(r.out.empty());
+        CHECK(r.leftovers.empty());
+    }
+}
