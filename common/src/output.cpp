@@ -17,7 +17,9 @@
 #include <map>
 #include <set>
 
+#include <fmt/args.h>
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "internal.hpp"
 #include "wb/clock.hpp"
@@ -147,6 +149,66 @@ void emit_event(std::string_view actor, std::string_view event, Json fields, std
     }
 }
 }  // namespace detail
+
+std::string format_fields(std::string_view format, const Json& fields) {
+    fmt::dynamic_format_arg_store<fmt::format_context> args;
+    if (fields.is_object()) {
+        for (const auto& [name, value] : fields.items()) {
+            // fmt copies each name into the store, so the temporaries here are safe.
+            switch (value.type()) {
+            case Json::value_t::number_integer:
+                args.push_back(fmt::arg(name.c_str(), value.get<long long>()));
+                break;
+            case Json::value_t::number_unsigned:
+                args.push_back(fmt::arg(name.c_str(), value.get<unsigned long long>()));
+                break;
+            case Json::value_t::number_float:
+                args.push_back(fmt::arg(name.c_str(), value.get<double>()));
+                break;
+            case Json::value_t::boolean:
+                args.push_back(fmt::arg(name.c_str(), value.get<bool>()));
+                break;
+            case Json::value_t::string:
+                args.push_back(fmt::arg(name.c_str(), value.get<std::string>()));
+                break;
+            default:
+                args.push_back(fmt::arg(name.c_str(), value.dump()));
+                break;
+            }
+        }
+    }
+    try {
+        return fmt::vformat(format, args);
+    } catch (const fmt::format_error& e) {
+        throw std::logic_error(fmt::format("the text \"{}\" does not fit the fields {}: {}", format,
+                                           fields.is_null() ? "{}" : fields.dump(), e.what()));
+    }
+}
+
+void emit(std::string_view event, Json fields, FromFields text) {
+    std::string sentence = format_fields(text.format, fields);
+    detail::emit_event(current_actor(), event, std::move(fields), sentence, {});
+}
+
+void emit_as(std::string_view actor, std::string_view event, Json fields, FromFields text) {
+    std::string sentence = format_fields(text.format, fields);
+    detail::emit_event(actor, event, std::move(fields), sentence, {});
+}
+
+void emit_block(std::string_view event, Json fields, FromFields text) {
+    std::string block = format_fields(text.format, fields);
+    detail::emit_event(current_actor(), event, std::move(fields), block, {}, true);
+}
+
+Span::Span(std::string name, Json fields, FromFields begin_text)
+    : Span(std::move(name), fields, format_fields(begin_text.format, fields)) {}
+
+void Span::end(FromFields end_text, Json fields) {
+    if (ended_) return;
+    Json f = fields_;
+    if (fields.is_object()) f.update(fields);
+    end(format_fields(end_text.format, f), std::move(fields));
+}
 
 void emit(std::string_view event, Json fields, std::string_view text) {
     detail::emit_event(current_actor(), event, std::move(fields), text, {});

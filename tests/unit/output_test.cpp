@@ -596,3 +596,18 @@ TEST_CASE("nothing printed before a fork is printed twice", "[output][processes]
         check_once(r.out);
     }
 }
+
+TEST_CASE("from_fields: the sentence is made from the event's own fields", "[output]") {
+    const wb::Json fields = {{"name", "buyer-3"}, {"left", 0}, {"waited", 1.23456}, {"ok", true},
+                             {"big", 18446744073709551615ULL}, {"list", {1, 2}}, {"none", nullptr}};
+    CHECK(wb::format_fields("{name} bought; {left} left", fields) == "buyer-3 bought; 0 left");
+    CHECK(wb::format_fields("waited {waited:.2f} s", fields) == "waited 1.23 s");
+    CHECK(wb::format_fields("[{left:>3}] {ok}", fields) == "[  0] true");
+    CHECK(wb::format_fields("{big}", fields) == "18446744073709551615");
+    CHECK(wb::format_fields("{list} {none}", fields) == "[1,2] null");
+    CHECK(wb::format_fields("{{literal}} braces", fields) == "{literal} braces");
+    CHECK(wb::format_fields("no fields at all", nullptr) == "no fields at all");
+    // A placeholder that names no field, or a spec that does not fit the value, is a bug.
+    CHECK_THROWS_AS(wb::format_fields("{missing}", fields), std::logic_error);
+    CHECK_THROWS_WITH(wb::format_fields("{name:.2f}", fields), Catch::Contains("does not fit the fields"));
+}

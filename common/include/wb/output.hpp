@@ -54,11 +54,34 @@ void configure_output(const OutputConfig& config);
 // Names the calling thread's actor (thread chapters); an empty name restores the default.
 void set_thread_actor(std::string name);
 
+// A sentence made from the event's own fields, so that what is printed and what the JSON
+// carries are written once and cannot disagree: `format` is a fmt format string whose named
+// arguments are the fields,
+//
+//     wb::emit("join.done", {{"exitcode", code}, {"waited", watch.elapsed()}},
+//              wb::from_fields("join() returned after {waited:.2f} s; exit code {exitcode}"));
+//
+// Integers, floating-point numbers, booleans and strings format as themselves (so format specs
+// such as :.2f or :>3 apply); null, arrays and objects as their JSON text. A placeholder that names
+// no field is a programming error: std::logic_error naming the event (the chapter's tests find it
+// on the first run). Literal braces are written {{ and }}, as in fmt.
+struct FromFields {
+    // Explicit, so that a plain string (or {}) is never taken for a format by accident.
+    explicit constexpr FromFields(std::string_view f) noexcept : format(f) {}
+    std::string_view format;
+};
+[[nodiscard]] constexpr FromFields from_fields(std::string_view format) noexcept { return FromFields{format}; }
+// The text a FromFields gives for these fields (what emit prints).
+[[nodiscard]] std::string format_fields(std::string_view format, const Json& fields);
+
 // Emits one event as the current actor. `fields` must be a JSON object (or null for none);
-// `text` is the human sentence shown in text mode.
+// `text` is the human sentence shown in text mode. Prefer the FromFields form whenever the
+// sentence shows a value that is also a field.
 void emit(std::string_view event, Json fields, std::string_view text);
+void emit(std::string_view event, Json fields, FromFields text);
 // The same with an explicit actor.
 void emit_as(std::string_view actor, std::string_view event, Json fields, std::string_view text);
+void emit_as(std::string_view actor, std::string_view event, Json fields, FromFields text);
 
 // Narration: what the reader should notice. Event "note", actor "narrator"; printed without a
 // time stamp, as the lesson's prose between the events.
@@ -67,6 +90,7 @@ void note(std::string_view text);
 // A block: multi-line content (a chart, a table) emitted as one event and, in text mode, printed
 // as-is under the last line, indented. The fields carry the same content as data for the tests.
 void emit_block(std::string_view event, Json fields, std::string_view text);
+void emit_block(std::string_view event, Json fields, FromFields text);
 
 // A span: something that lasts (a rest, a wait, a lock hold). Emits `<name>` with
 // "phase":"begin" now and "phase":"end" when end() is called or the Span is destroyed.
@@ -74,11 +98,15 @@ void emit_block(std::string_view event, Json fields, std::string_view text);
 class Span {
 public:
     Span(std::string name, Json fields, std::string_view begin_text);
+    // The begin text made from the span's fields.
+    Span(std::string name, Json fields, FromFields begin_text);
     Span(const Span&) = delete;
     Span& operator=(const Span&) = delete;
     ~Span();
     // Ends the span now with its own text (and extra fields). Idempotent.
     void end(std::string_view end_text = {}, Json fields = nullptr);
+    // The end text made from the span's fields with the end's extra fields merged in.
+    void end(FromFields end_text, Json fields = nullptr);
 
 private:
     std::string name_;
