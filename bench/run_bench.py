@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """./workbook bench: the workbook's library, the bare mechanism and the seeds' Python, side by side.
 
-Runs every Google Benchmark binary in bench/ (library and bare lines come from the same binary)
-with --benchmark_format=json and N repetitions, runs the Python peers in bench/python/ (one JSON
-line per measurement), and prints one table:
+Runs every Google Benchmark binary in bench/ (library and bare lines come from the same binary,
+--benchmark_format=json) and the Python peers in bench/python/ (one JSON line per measurement) in
+N rounds, each round running everything once in a new random order, and prints one table:
 
     figure | CPUs | library | bare | Python | library/bare | Python/library
 
@@ -23,6 +23,7 @@ import json
 import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -96,10 +97,11 @@ def say(text):
 
 # ---- measuring ---------------------------------------------------------------------------------
 
-def run_binary(path, repetitions, min_time, timeout):
-    """Runs one Google Benchmark binary; returns {name: [ns per item, one per repetition]}."""
-    command = [str(path), "--benchmark_format=json", f"--benchmark_repetitions={repetitions}",
-               f"--benchmark_min_time={min_time}"]
+def run_binary(path, min_time, timeout):
+    """Runs one Google Benchmark binary once (one repetition of each benchmark, in a random order);
+    returns ({name: [ns per item]}, {name: error}, the report's context)."""
+    command = [str(path), "--benchmark_format=json", "--benchmark_repetitions=1",
+               f"--benchmark_min_time={min_time}", "--benchmark_enable_random_interleaving=true"]
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=timeout, check=False)
     if done.returncode != 0:
@@ -124,8 +126,9 @@ def run_binary(path, repetitions, min_time, timeout):
     return results, errors, report.get("context", {})
 
 
-def run_peer(script, repetitions, smoke, timeout):
-    command = [sys.executable, str(HERE / "python" / script), f"--repetitions={repetitions}"]
+def run_peer(script, smoke, timeout):
+    """Runs one Python peer once (one repetition of each of its measurements)."""
+    command = [sys.executable, str(HERE / "python" / script), "--repetitions=1"]
     if smoke:
         command.append("--smoke")
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -338,9 +341,10 @@ def check(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", type=Path, default=HERE.parent / "build")
-    parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--min-time", type=float, default=0.1,
-                        help="Google Benchmark's minimum time per repetition, seconds (default 0.1)")
+    parser.add_argument("--repetitions", type=int, default=7, help="repetitions of every measurement (default 7)")
+    parser.add_argument("--min-time", type=float, default=0.2,
+                        help="Google Benchmark's minimum time per repetition, seconds (default 0.2)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the order of each round (default: random)")
     parser.add_argument("--smoke", action="store_true",
                         help="a few iterations of everything, 2 repetitions (the test suite's run)")
     parser.add_argument("--check", action="store_true",
@@ -358,19 +362,30 @@ def main():
     info["repetitions"] = args.repetitions
     started = time.monotonic()
     raw, errors = {}, {}
-    for binary in BINARIES:
-        path = args.build_dir / "bench" / binary
-        if not path.exists():
-            sys.exit(f"run_bench: {path} is missing: build it first (./workbook setup, or meson compile -C build)")
-        say(f"bench: running {binary} ({args.repetitions} repetitions)...")
-        results, binary_errors, context = run_binary(path, args.repetitions, args.min_time, timeout=600)
-        raw.update(results)
-        errors.update(binary_errors)
-        info.setdefault("benchmark_library", {})[binary] = {
-            k: context.get(k) for k in ("library_build_type", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled")}
-    for script in PEERS:
-        say(f"bench: running python/{script}...")
-        raw.update(run_peer(script, args.repetitions, args.smoke, timeout=600))
+    # Rounds: each round runs every binary and every peer once (one repetition each), in a new
+    # random order. A burst of load from elsewhere then lands on the library, the bare and the
+    # Python sides alike instead of skewing whichever ran during it; the repetitions of one
+    # measurement are spread over the whole run.
+    jobs = [("binary", b) for b in BINARIES] + [("peer", p) for p in PEERS]
+    for kind, name in jobs:
+        if kind == "binary" and not (args.build_dir / "bench" / name).exists():
+            sys.exit(f"run_bench: {args.build_dir / 'bench' / name} is missing: build it first "
+                     "(./workbook setup, or meson compile -C build)")
+    order = random.Random(args.seed)
+    for round_number in range(1, args.repetitions + 1):
+        order.shuffle(jobs)
+        say(f"bench: round {round_number} of {args.repetitions}: {', '.join(name for _, name in jobs)}")
+        for kind, name in jobs:
+            if kind == "binary":
+                results, binary_errors, context = run_binary(args.build_dir / "bench" / name, args.min_time,
+                                                             timeout=600)
+                errors.update(binary_errors)
+                info.setdefault("benchmark_library", {})[name] = {
+                    k: context.get(k) for k in ("library_build_type", "num_cpus", "mhz_per_cpu")}
+            else:
+                results = run_peer(name, args.smoke, timeout=600)
+            for measurement, values in results.items():
+                raw.setdefault(measurement, []).extend(values)
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     info["seconds"] = round(time.monotonic() - started, 1)
 
