@@ -260,7 +260,8 @@ def print_table(measured, rows, info, extra, out):
     for line in lines:
         print(fmt(line), file=out)
     print("", file=out)
-    print("Time per item: the median of the repetitions [min-max]. An item is one start+join, one "
+    print("Time per item: the median of the repetitions [min-max]; wall-clock time, except the "
+          "uncontended Lock (CPU time of its one process). An item is one start+join, one "
           "acquire+release, one increment, one round trip.", file=out)
     print(f"CPUs: 1 = both processes pinned to one CPU, 2 = one process per CPU, - = not pinned. "
           f"noisy: max/min of the repetitions > {NOISY_SPREAD}; ~ratio: computed from a noisy "
