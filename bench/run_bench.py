@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -97,13 +98,30 @@ def say(text):
 
 # ---- measuring ---------------------------------------------------------------------------------
 
+def run_job(command, timeout, cwd=None):
+    """Runs one binary or peer in its own process group and returns its CompletedProcess. On a
+    timeout or Ctrl-C the whole group is killed, so no partner process blocked on a semaphore
+    outlives the run."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=cwd, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 def run_binary(path, min_time, timeout):
     """Runs one Google Benchmark binary once (one repetition of each benchmark, in a random order);
     returns ({name: [ns per item]}, {name: error}, the report's context)."""
     command = [str(path), "--benchmark_format=json", "--benchmark_repetitions=1",
                f"--benchmark_min_time={min_time}", "--benchmark_enable_random_interleaving=true"]
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=timeout, check=False)
+    done = run_job(command, timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{path.name} exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
     report = json.loads(done.stdout)
@@ -131,8 +149,7 @@ def run_peer(script, smoke, timeout):
     command = [sys.executable, str(HERE / "python" / script), "--repetitions=1"]
     if smoke:
         command.append("--smoke")
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=timeout, check=False, cwd=HERE / "python")
+    done = run_job(command, timeout, cwd=HERE / "python")
     if done.returncode != 0:
         raise RuntimeError(f"python/{script} exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
     results = {}
@@ -340,6 +357,8 @@ def check(path):
 # ---- main --------------------------------------------------------------------------------------
 
 def main():
+    # SIGTERM ends the run like Ctrl-C: run_job kills the running job's process group first.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", type=Path, default=HERE.parent / "build")
     parser.add_argument("--repetitions", type=int, default=7, help="repetitions of every measurement (default 7)")

@@ -45,7 +45,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,9 +202,14 @@ private:
 template <typename Body>
 pid_t fork_partner(int cpu, Body body) {
     std::fflush(nullptr);
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) fail("fork", errno);
     if (pid == 0) {
+        // A partner blocked on a semaphore would wait forever if the benchmark process were
+        // killed: the kernel kills it with its parent instead (and if the parent is already gone,
+        // the partner ends now).
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(3);
         try {
             if (cpu >= 0) pin_to(cpu);
             body();
