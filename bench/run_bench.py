@@ -166,7 +166,7 @@ def summarise(values):
         "median": statistics.median(values),
         "min": low,
         "max": high,
-        "spread": high / low if low > 0 else math.inf,
+        "spread": high / low if low > 0 else None,
         "noisy": low <= 0 or high / low > NOISY_SPREAD,
         "repetitions": values,
     }
@@ -437,4 +437,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+        # A benchmark or peer that failed, hung or printed something that is not its JSON.
+        sys.exit(f"run_bench: error: {error}")
