@@ -21,9 +21,9 @@ int money = 99;
 
 // def change_money(): global money; print before; money += 1; print after
 void change_money() {
-    wb::emit("money.before", {{"money", money}}, fmt::format("money before the change: {}", money));
+    wb::emit("money.before", {{"money", money}}, wb::from_fields("money before the change: {money}"));
     money += 1;
-    wb::emit("money.after", {{"money", money}}, fmt::format("money after the change: {}", money));
+    wb::emit("money.after", {{"money", money}}, wb::from_fields("money after the change: {money}"));
 }
 
 // Demo 1 - three children each add 1 to money.
@@ -39,7 +39,7 @@ void demo_processes() {
     // have finished, nothing they did reached the parent.
     for (auto& p : children) p.join();
     wb::emit("money.parent", {{"money", money}},
-             fmt::format("after all children changed it, the parent's money is {}", money));
+             wb::from_fields("after all children changed it, the parent's money is {money}"));
     wb::note("Each child saw 99 and made it 100 - in its own copy. The parent still has 99.");
 }
 
@@ -60,7 +60,7 @@ void demo_threads() {
     run1.join();
     run2.join();
     wb::emit("ticket.threads", {{"ticket", ticket.load()}, {"threads", 2}, {"each", 100}},
-             fmt::format("two threads took 100 tickets each: ticket = {}", ticket.load()));
+             wb::from_fields("two threads took {each} tickets each: ticket = {ticket}"));
     wb::note("Both threads changed the same variable: 1000 - 2 x 100 = 800.");
 }
 
@@ -70,7 +70,7 @@ int process_ticket = 1000;
 void take_100_in_process() {
     for (int i = 0; i < 100; ++i) process_ticket -= 1;
     wb::emit("ticket.child", {{"ticket", process_ticket}},
-             fmt::format("took 100 tickets from my copy: ticket = {}", process_ticket));
+             wb::from_fields("took 100 tickets from my copy: ticket = {ticket}"));
 }
 
 void demo_contrast() {
@@ -82,7 +82,7 @@ void demo_contrast() {
     run1.join();
     run2.join();
     wb::emit("ticket.parent", {{"ticket", process_ticket}},
-             fmt::format("with processes instead of threads the parent still has ticket = {}", process_ticket));
+             wb::from_fields("with processes instead of threads the parent still has ticket = {ticket}"));
     wb::note("Each child ended with 900 in its own copy; the parent's 1000 is untouched.\n"
              "To share data between processes takes an explicit mechanism: shared memory\n"
              "(chapter 10), queues and pipes (chapter 13).");

@@ -21,9 +21,9 @@ namespace {
 // def work(name): rest = random.randint(1, 3); print start; time.sleep(rest); print end
 void work(const std::string& name) {
     const auto seconds = wb::rng().uniform_int(1, 3);
-    wb::Span rest("rest", {{"who", name}, {"seconds", seconds}}, fmt::format("{} starts resting {} s", name, seconds));
+    wb::Span rest("rest", {{"who", name}, {"seconds", seconds}}, wb::from_fields("{who} starts resting {seconds} s"));
     wb::clock::sleep(static_cast<double>(seconds));
-    rest.end(fmt::format("{} finished resting", name));
+    rest.end(wb::from_fields("{who} finished resting"));
 }
 
 // The seed's timing decorator (@outer): runs a function and prints how long it took, in logical
@@ -31,10 +31,10 @@ void work(const std::string& name) {
 template <typename F>
 void timed(const std::string& label, F&& body) {
     wb::clock::Stopwatch watch;
-    wb::Span span("timed", {{"label", label}}, fmt::format("{} starts", label));
+    wb::Span span("timed", {{"label", label}}, wb::from_fields("{label} starts"));
     body();
     const double took = watch.elapsed();
-    span.end(fmt::format("{} took {:.2f} s", label, took), {{"seconds", took}});
+    span.end(wb::from_fields("{label} took {seconds:.2f} s"), {{"seconds", took}});
 }
 
 std::vector<wb::Process> five_children() {
@@ -99,11 +99,11 @@ void demo_join_timeout() {
     const bool alive = p.is_alive();
     wb::emit("join.timeout",
              {{"timeout", 1.0}, {"ended", ended}, {"alive", alive}, {"waited", watch.elapsed()}},
-             fmt::format("join(timeout=1) returned after {:.2f} s: ended = {}, is_alive() = {}", watch.elapsed(),
-                         ended, alive));
+             wb::from_fields("join(timeout={timeout}) returned after {waited:.2f} s: ended = {ended}, "
+                             "is_alive() = {alive}"));
     p.join();
     wb::emit("join.done", {{"exitcode", *p.exitcode()}, {"waited", watch.elapsed()}},
-             fmt::format("join() returned after {:.2f} s in all; exit code {}", watch.elapsed(), *p.exitcode()));
+             wb::from_fields("join() returned after {waited:.2f} s in all; exit code {exitcode}"));
 }
 
 }  // namespace
