@@ -527,7 +527,11 @@ void become_child(std::string name, std::vector<int> identity, bool daemon) {
     g_counter = 0;
     // The parent's children are not ours: forget them (without touching them).
     g_children.clear();
-    for (auto& slot : g_signal_pids) slot.store(0);
+    // Only the slots in use are written: a write to each of the 1024 slots would touch every page of
+    // the table and make the kernel copy them (copy-on-write) in every new child.
+    for (auto& slot : g_signal_pids) {
+        if (slot.load(std::memory_order_relaxed) != 0) slot.store(0);
+    }
     set_thread_actor({});
     reset_rng(stream_for(g_identity));
 }
