@@ -32,6 +32,10 @@ namespace {
 
 using ch02::kTasks;
 
+// The timelines draw a task's four quarters with the digits 1 to 4 (see ch02::run_task).
+const wb::TimelineSymbols kQuarterSymbols{
+    {"1st-quarter", '1'}, {"2nd-quarter", '2'}, {"3rd-quarter", '3'}, {"4th-quarter", '4'}};
+
 // Demo 1 - serial (串行): A, then B, then C, in the main process itself.
 // Each task runs in the main process's one thread; only the actor name changes (A, B, C), so the
 // timeline has a row per task. Same pid everywhere: no new process.
@@ -46,7 +50,7 @@ void demo_serial() {
     }
     wb::set_thread_actor({});
     const double total = watch.elapsed();
-    wb::show_timeline(mark, "serial: one task after the other");
+    wb::show_timeline(mark, "serial: one task after the other", kQuarterSymbols);
     ch02::report_total("serial", total, cpu);
     wb::note("A staircase: B starts when A is done, C when B is done. The total is the sum of the three,\n"
              "and on an otherwise idle machine each task had the CPU almost all of its time.");
@@ -111,7 +115,7 @@ void demo_one_cpu() {
     const int cpu = wb::allowed_cpus().front();
     std::array<double, 3> cpu_used{};
     const double total = run_three_processes("one CPU", cpu, cpu_used);
-    wb::show_timeline(mark, "concurrent on one CPU: the three advance together, quarter by quarter");
+    wb::show_timeline(mark, "concurrent on one CPU: the three advance together, quarter by quarter", kQuarterSymbols);
     ch02::report_total("one CPU", total, cpu_used);
     wb::note("The progress lines interleave (A 25%, B 25%, C 25%, A 50%, ...): the kernel switches between\n"
              "the three every few milliseconds. Yet the total is about the serial total and at most one CPU\n"
@@ -133,7 +137,7 @@ void demo_parallel() {
     const std::size_t mark = wb::journal::mark();
     std::array<double, 3> cpu_used{};
     const double total = run_three_processes("parallel", -1, cpu_used);
-    wb::show_timeline(mark, "parallel on all cores: the same shape, in less time");
+    wb::show_timeline(mark, "parallel on all cores: the same shape, in less time", kQuarterSymbols);
     const double busy = ch02::report_total("parallel", total, cpu_used);
     if (busy > 1.1) {
         wb::note("More than one CPU was busy at once: real parallelism (只有多个CPU才能实现并行). With two cores,\n"

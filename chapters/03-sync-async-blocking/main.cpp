@@ -55,7 +55,8 @@ void demo_sync_blocking() {
     blocked.end(fmt::format("deposit() returned \"{}\"", receipt));
     ch03::customer_done("sync-blocking", watch.elapsed(), 0, receipt,
                   fmt::format("got \"{}\" after {:.2f} s, all of it spent blocked", receipt, watch.elapsed()));
-    wb::show_timeline(mark, "sync + blocking: the customer is blocked for as long as the counter works");
+    wb::show_timeline(mark, "sync + blocking: the customer is blocked for as long as the counter works",
+                      {{"serving", 's'}, {"blocked", 'b'}});
     wb::note("同步阻塞: the call did not return before the result (synchronous) and the customer was suspended\n"
              "the whole time (blocking). Cheap for the CPU, but the customer got nothing else done: 效率最低.");
 }
@@ -96,7 +97,8 @@ void demo_sync_non_blocking() {
                               receipt, waited, ch03::kPollInterval, waited / ch03::kPollInterval));
     wb::emit("polls", {{"polls", polls}, {"interval", ch03::kPollInterval}, {"waited", waited}, {"late", late}},
              fmt::format("the receipt had been ready for {:.2f} s when a poll found it", late));
-    wb::show_timeline(mark, "sync + non-blocking: each E is a look that found nothing (the count: field `polls`)");
+    wb::show_timeline(mark, "sync + non-blocking: each E is a look that found nothing (the count: field `polls`)",
+                      {{"serving", 's'}, {"EAGAIN", 'E'}});
     wb::note("同步非阻塞: read() never blocked, yet the customer had to keep asking - every EAGAIN is a wasted\n"
              "call - and learnt the news up to one interval late. Shorter intervals: less delay, more waste.");
 }
@@ -131,7 +133,8 @@ void demo_async_notify() {
     waiting.end(fmt::format("number {} called: \"{}\" read from the board", number, receipt));
     ch03::customer_done("async-notify", watch.elapsed(), 0, receipt,
                   fmt::format("got \"{}\" after {:.2f} s without a single poll", receipt, watch.elapsed()));
-    wb::show_timeline(mark, "async + notification: the call returned at once; woken when the work was done");
+    wb::show_timeline(mark, "async + notification: the call returned at once; woken when the work was done",
+                      {{"serving", 's'}, {"form", 'f'}, {"waiting", 'w'}});
     wb::note("异步 + 通知: take_number() returned at once; the customer blocked only on the notification\n"
              "(异步阻塞) and was woken the moment the clerk set the event: no poll, no delay.");
 }
@@ -178,7 +181,8 @@ void demo_async_callback() {
                   fmt::format("the callback ran {} time{}; the customer was never blocked", calls.load(),
                               calls.load() == 1 ? "" : "s"));
     wb::emit("callbacks", {{"calls", calls.load()}}, "");
-    wb::show_timeline(mark, "async + callback: the customer is outside; the notifier thread waits instead");
+    wb::show_timeline(mark, "async + callback: the customer is outside; the notifier thread waits instead",
+                      {{"serving", 's'}, {"blocked", 'b'}, {"outside", 'o'}});
     wb::note("异步非阻塞: nobody polled and the customer was never blocked; the waiting moved to a notifier\n"
              "thread, which ran the callback exactly once when the work was done.");
 }
@@ -261,7 +265,8 @@ void demo_socket() {
     }
     connection.reset();
     sender.join();
-    wb::show_timeline(mark, "the socket: polls (E) while the Sender types, then one blocking recv() (r)");
+    wb::show_timeline(mark, "the socket: polls (E) while the Sender types, then one blocking recv() (r)",
+                      {{"typing", 't'}, {"send", 's'}, {"EAGAIN", 'E'}, {"recv", 'r'}});
     wb::note("The non-blocking recv() never waits: no data means -1/EAGAIN, and finding out when data has\n"
              "come is the caller's job (the polls). The blocking recv() waits inside the kernel and\n"
              "returns exactly when the data is there, without a single wasted call.");

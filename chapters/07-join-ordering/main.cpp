@@ -68,7 +68,7 @@ void demo_one_by_one() {
             p.join();
         }
     });
-    wb::show_timeline(mark, "start + join, one child at a time:");
+    wb::show_timeline(mark, "start + join, one child at a time:", {{"rest", '#'}, {"timed", 't'}});
     wb::note("One bar after another: the total is the sum of the five rests.");
 }
 
@@ -82,7 +82,7 @@ void demo_all_then_join() {
         for (auto& p : children) p.start();
         for (auto& p : children) p.join();
     });
-    wb::show_timeline(mark, "start all, then join all:");
+    wb::show_timeline(mark, "start all, then join all:", {{"rest", '#'}, {"timed", 't'}});
     wb::note("The bars overlap: the total is the longest rest, not the sum.");
 }
 

@@ -496,7 +496,7 @@ void demo_with_lock() {
         buy(i, buyers.office, *buyers.sale);
     });  // the guard releases the lock here, also if buy() throws
     buyers.join_all();
-    wb::show_timeline(mark, "Who waited for the lock (w) and who bought under it (b):");
+    wb::show_timeline(mark, "Who waited for the lock (w) and who bought under it (b):", {{"wait", 'w'}, {"buy", 'b'}});
     wb::note("The b bars never overlap: one buyer at a time reads, decides and writes. The price is\n"
              "the waiting (the seed: 降低了程序的效率 - the lock costs speed, and buys data safety).\n"
              "A lock is not a queue: a buyer arriving just as it is released may overtake one who waited.");
@@ -523,7 +523,7 @@ void demo_no_lock() {
              fmt::format("all {} buyers have read the count and none has written: main lets them go on", kBuyers));
     have_read.open.set();
     buyers.join_all();
-    wb::show_timeline(mark, "Without the lock every purchase (b) overlaps every other:");
+    wb::show_timeline(mark, "Without the lock every purchase (b) overlaps every other:", {{"wait", 'w'}, {"buy", 'b'}});
     wb::note("Each buyer read the count, decided, and wrote count - 1 over the others' writes.\n"
              "db.json is still valid JSON (each write was a whole-file rename), but its number is wrong.");
     buyers.summarise(false);
@@ -628,7 +628,8 @@ void killed_holder(wb::Robustness robustness) {
     wb::show_timeline(mark, robust ? "buyer-0's purchase (b) never ends - it was killed inside it; buyer-1 waits (w)\n"
                                      "until the kill, then repairs and buys:"
                                    : "buyer-0's purchase (b) never ends - it was killed inside it; buyer-1 waits (w)\n"
-                                     "until its timeout:");
+                                     "until its timeout:",
+                      {{"wait", 'w'}, {"buy", 'b'}});
 
     const std::string content = read_text(office.db()).value_or("");
     const int remaining = parse_count(content);

@@ -171,7 +171,8 @@ void demo_ktv() {
     wb::emit("ktv.full", {{"rooms", kRooms}}, "all four rooms are taken: the next people wait outside");
     for (auto& p : people) p.join();
 
-    wb::show_timeline(mark, "who was where (w = waiting at the door, i = in a room):");
+    wb::show_timeline(mark, "who was where (w = waiting at the door, i = in a room):",
+                      {{"waiting", 'w'}, {"in-room", 'i'}});
     // Under the timeline: how many "in-room" bars cover the middle of each column (wb/occupancy.hpp).
     wb::show_occupancy(mark, "in-room", "rooms", "rooms in use at the middle of each column:");
     wb::emit("ktv.summary",

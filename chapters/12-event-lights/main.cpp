@@ -192,7 +192,7 @@ void demo_traffic_lights() {
     go.open();  // open() publishes *start: every process that passes the gate sees it
 
     for (auto& c : cars) c.join();  // main joins the cars only
-    wb::show_timeline(mark, "red phases (r) and cars waiting for green (w):");
+    wb::show_timeline(mark, "red phases (r) and cars waiting for green (w):", {{"red", 'r'}, {"waiting", 'w'}});
     const bool light_alive = light.is_alive();
     wb::emit("main.end", {{"cars_joined", kCars}, {"light_alive", light_alive}, {"light_daemon", light.daemon()}},
              fmt::format("main joined the {} cars and ends. It never joins the light: a daemon, {}", kCars,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <stdexcept>
 
 #include <fmt/core.h>
 
@@ -43,14 +44,21 @@ std::vector<TimelineRow> timeline_rows(const std::vector<Json>& events) {
 }
 
 namespace {
-char symbol_for(const std::string& span) {
-    if (span == "rest") return '#';
-    if (span.empty()) return '?';
-    return span[0];
+void check_symbols(const TimelineSymbols& symbols) {
+    std::map<char, std::string> owner;
+    for (const auto& [span, c] : symbols) {
+        if (auto [it, fresh] = owner.emplace(c, span); !fresh) {
+            throw std::invalid_argument(fmt::format("timeline: spans '{}' and '{}' both use the symbol '{}'", it->second,
+                                                    span, c));
+        }
+    }
 }
+
 }  // namespace
 
-std::vector<std::string> render_timeline(const std::vector<TimelineRow>& rows, int width) {
+std::vector<std::string> render_timeline(const std::vector<TimelineRow>& rows, const TimelineSymbols& symbols,
+                                         int width) {
+    check_symbols(symbols);
     std::vector<std::string> lines;
     if (rows.empty()) return lines;
     width = std::max(width, 8);
@@ -62,7 +70,7 @@ std::vector<std::string> render_timeline(const std::vector<TimelineRow>& rows, i
         for (const auto& bar : row.bars) {
             t0 = std::min(t0, bar.start);
             t1 = std::max(t1, bar.end);
-            legend[bar.span] = symbol_for(bar.span);
+            if (const auto s = symbols.find(bar.span); s != symbols.end()) legend[bar.span] = s->second;
         }
     }
     if (t0 > t1) return lines;
@@ -75,11 +83,13 @@ std::vector<std::string> render_timeline(const std::vector<TimelineRow>& rows, i
     for (const auto& row : rows) {
         std::string chart(static_cast<std::size_t>(width), ' ');
         for (const auto& bar : row.bars) {
+            const auto symbol = symbols.find(bar.span);
+            if (symbol == symbols.end()) continue;
             auto first = static_cast<int>(std::floor((bar.start - t0) / col + 1e-9));
             auto last = static_cast<int>(std::ceil((bar.end - t0) / col - 1e-9));
             first = std::clamp(first, 0, width - 1);
             last = std::clamp(last, first + 1, width);
-            for (int c = first; c < last; ++c) chart[static_cast<std::size_t>(c)] = symbol_for(bar.span);
+            for (int c = first; c < last; ++c) chart[static_cast<std::size_t>(c)] = symbol->second;
         }
         lines.push_back(fmt::format("{:<{}} |{}|", row.actor, name_width, chart));
     }
@@ -91,7 +101,7 @@ std::vector<std::string> render_timeline(const std::vector<TimelineRow>& rows, i
     return lines;
 }
 
-void show_timeline(std::size_t mark, std::string_view title) {
+void show_timeline(std::size_t mark, std::string_view title, const TimelineSymbols& symbols) {
     const auto rows = timeline_rows(journal::events_since(mark));
     Json data = Json::array();
     for (const auto& row : rows) {
@@ -100,8 +110,11 @@ void show_timeline(std::size_t mark, std::string_view title) {
         data.push_back({{"actor", row.actor}, {"bars", std::move(bars)}});
     }
     std::string text = std::string(title);
-    for (const auto& line : render_timeline(rows)) text += "\n" + line;
-    emit_block("timeline", {{"title", std::string(title)}, {"rows", std::move(data)}}, text);
+    for (const auto& line : render_timeline(rows, symbols)) text += "\n" + line;
+    Json drawn = Json::object();
+    for (const auto& [span, c] : symbols) drawn[span] = std::string(1, c);
+    emit_block("timeline", {{"title", std::string(title)}, {"rows", std::move(data)}, {"symbols", std::move(drawn)}},
+               text);
 }
 
 }  // namespace wb

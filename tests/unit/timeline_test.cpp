@@ -16,6 +16,8 @@ using wb::Json;
 
 namespace {
 
+const wb::TimelineSymbols kRest{{"rest", '#'}};
+
 Json span_event(double t, const std::string& actor, const std::string& name, const std::string& phase) {
     return Json{{"t", t},          {"pid", 100},      {"tid", 100}, {"actor", actor},
                 {"event", name},   {"phase", phase},  {"fields", Json::object()}, {"text", ""}};
@@ -76,7 +78,7 @@ TEST_CASE("timeline_rows: an unended span runs to the last time in the input", "
     CHECK(rows[0].bars[0].start == 0.5);
     CHECK(rows[0].bars[0].end == 3.0);
 
-    CHECK(wb::render_timeline(rows, 12) == std::vector<std::string>{
+    CHECK(wb::render_timeline(rows, kRest, 12) == std::vector<std::string>{
                                                "timeline from t=0.00 to t=3.00 s, one column = 0.25 s (# = rest)",
                                                "A    |  ##########|",
                                                "B    |####        |",
@@ -88,7 +90,7 @@ TEST_CASE("render_timeline: serial and parallel shapes, exactly", "[timeline]") 
     SECTION("serial: B starts when A ends") {
         const auto rows = wb::timeline_rows({span_event(0, "A", "rest", "begin"), span_event(1, "A", "rest", "end"),
                                              span_event(1, "B", "rest", "begin"), span_event(2, "B", "rest", "end")});
-        CHECK(wb::render_timeline(rows, 16) == std::vector<std::string>{
+        CHECK(wb::render_timeline(rows, kRest, 16) == std::vector<std::string>{
                                                    "timeline from t=0.00 to t=2.00 s, one column = 0.125 s (# = rest)",
                                                    "A    |########        |",
                                                    "B    |        ########|",
@@ -98,7 +100,7 @@ TEST_CASE("render_timeline: serial and parallel shapes, exactly", "[timeline]") 
     SECTION("parallel: A and B at the same time") {
         const auto rows = wb::timeline_rows({span_event(0, "A", "rest", "begin"), span_event(0, "B", "rest", "begin"),
                                              span_event(2, "B", "rest", "end"), span_event(2, "A", "rest", "end")});
-        CHECK(wb::render_timeline(rows, 16) == std::vector<std::string>{
+        CHECK(wb::render_timeline(rows, kRest, 16) == std::vector<std::string>{
                                                    "timeline from t=0.00 to t=2.00 s, one column = 0.125 s (# = rest)",
                                                    "A    |################|",
                                                    "B    |################|",
@@ -110,7 +112,7 @@ TEST_CASE("render_timeline: serial and parallel shapes, exactly", "[timeline]") 
             {span_event(1, "Process-1", "rest", "begin"), span_event(2, "Process-1", "rest", "end"),
              span_event(2, "Process-1", "lock", "begin"), span_event(3, "Process-1", "lock", "end"),
              span_event(3, "Process-22", "rest", "begin"), span_event(5, "Process-22", "rest", "end")});
-        CHECK(wb::render_timeline(rows, 8) == std::vector<std::string>{
+        CHECK(wb::render_timeline(rows, {{"rest", '#'}, {"lock", 'l'}}, 8) == std::vector<std::string>{
                                                   "timeline from t=1.00 to t=5.00 s, one column = 0.5 s (l = lock, # = rest)",
                                                   "Process-1  |##ll    |",
                                                   "Process-22 |    ####|",
@@ -120,23 +122,23 @@ TEST_CASE("render_timeline: serial and parallel shapes, exactly", "[timeline]") 
 }
 
 TEST_CASE("render_timeline: edge cases", "[timeline]") {
-    CHECK(wb::render_timeline({}).empty());
+    CHECK(wb::render_timeline({}, kRest).empty());
     // Rows without bars (only unmatched ends): nothing to draw.
-    CHECK(wb::render_timeline(wb::timeline_rows({span_event(1, "A", "rest", "end")})).empty());
+    CHECK(wb::render_timeline(wb::timeline_rows({span_event(1, "A", "rest", "end")}), kRest).empty());
 
     // A zero-length span still shows as one column, on a one-second axis.
     const auto point = wb::render_timeline(wb::timeline_rows({span_event(2, "A", "rest", "begin"),
                                                               span_event(2, "A", "rest", "end")}),
-                                           8);
+                                           kRest, 8);
     CHECK(point == std::vector<std::string>{"timeline from t=2.00 to t=3.00 s, one column = 0.125 s (# = rest)",
                                             "A    |#       |", "     2.00 3.00 s"});
 
     // Widths below 8 are raised to 8; every chart line has the same length at any width.
     const auto rows = wb::timeline_rows({span_event(0, "A", "rest", "begin"), span_event(0.3, "A", "rest", "end"),
                                          span_event(0.2, "Bee", "wait", "begin"), span_event(0.9, "Bee", "wait", "end")});
-    CHECK(wb::render_timeline(rows, 1)[1].size() == std::string("A    |        |").size());
+    CHECK(wb::render_timeline(rows, kRest, 1)[1].size() == std::string("A    |        |").size());
     for (const int width : {8, 13, 48, 100}) {
-        const auto lines = wb::render_timeline(rows, width);
+        const auto lines = wb::render_timeline(rows, kRest, width);
         REQUIRE(lines.size() == 4);
         CHECK(lines[1].size() == lines[2].size());
         CHECK(lines[1].size() == 4 + 2 + static_cast<std::size_t>(width) + 1);
@@ -144,7 +146,20 @@ TEST_CASE("render_timeline: edge cases", "[timeline]") {
         if (width >= 13) CHECK(lines[3].size() == lines[1].size());
     }
     // Deterministic: the same input renders the same lines.
-    CHECK(wb::render_timeline(rows) == wb::render_timeline(rows));
+    CHECK(wb::render_timeline(rows, kRest) == wb::render_timeline(rows, kRest));
+}
+
+TEST_CASE("render_timeline draws only the spans given a symbol, each with its own", "[timeline]") {
+    const std::vector<Json> events = {span_event(0, "A", "wait", "begin"), span_event(1, "A", "wait", "end"),
+                                      span_event(1, "A", "work", "begin"), span_event(2, "A", "work", "end"),
+                                      span_event(0, "B", "warm-up", "begin"), span_event(2, "B", "warm-up", "end")};
+    const auto rows = wb::timeline_rows(events);
+    // "work" and "wait" share their first letter: explicit symbols keep them apart; "warm-up"
+    // has none, so B's row stays empty.
+    CHECK(wb::render_timeline(rows, {{"wait", 'w'}, {"work", 'k'}}, 8) ==
+          std::vector<std::string>{"timeline from t=0.00 to t=2.00 s, one column = 0.25 s (w = wait, k = work)",
+                                   "A    |wwwwkkkk|", "B    |        |", "     0.00 2.00 s"});
+    CHECK_THROWS_AS(wb::render_timeline(rows, {{"wait", 'w'}, {"work", 'w'}}), std::invalid_argument);
 }
 
 TEST_CASE("show_timeline emits the chart of the spans journaled since a mark", "[timeline][journal]") {
@@ -161,7 +176,7 @@ TEST_CASE("show_timeline emits the chart of the spans journaled since a mark", "
         wb::Span wait("wait", {}, "waits");
         wb::clock::sleep(1.0);
     }
-    wb::show_timeline(mark, "a test timeline");
+    wb::show_timeline(mark, "a test timeline", kRest);
     const auto events = wb::journal::events_since(mark);
     wb::configure_output(saved);
     wb::clock::set_time_scale(scale);

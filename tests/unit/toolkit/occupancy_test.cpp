@@ -20,7 +20,7 @@ TEST_CASE("occupancy counts the bars covering each column's middle, aligned with
     const std::string row = wb::occupancy_row(rows, occ, "rooms");
     CHECK(row == "rooms    |11222211|");
     // Same width as a chart row of render_timeline for the same rows and width.
-    const auto lines = wb::render_timeline(rows, 8);
+    const auto lines = wb::render_timeline(rows, {{"in-room", 'i'}, {"waiting", 'w'}}, 8);
     REQUIRE(lines.size() >= 2);
     CHECK(lines[1].size() == row.size());
     CHECK(lines[1].find('|') == row.find('|'));
