@@ -119,15 +119,28 @@ char level_mark(int level) { return "0123456789abcdef"[std::clamp(level, 0, 15)]
 //             |----|----|
 //     job 0   ########
 //     job 1   ........#
-std::string gantt_chart(const Schedule& s, const std::string& title) {
-    const Time end = s.timeline.back().end;
+//
+// Drawn from the fields of the "gantt" event only, so the chart shows what the JSON carries: the
+// title from `label` and `jobs`, the arrivals from `jobs` (ARRIVAL:LENGTH, job i is the i-th), the
+// bars from `timeline` (a job finishes at the end of its last run).
+std::string gantt_chart(const wb::Json& fields) {
+    const auto jobs = scheduling::parse_jobs(fields.at("jobs").get<std::string>());
+    const wb::Json& timeline = fields.at("timeline");
+    const std::string title =
+        fmt::format("{} - jobs {}", fields.at("label").get<std::string>(), fields.at("jobs").get<std::string>());
+    std::vector<Time> finish(jobs.size(), 0);
+    for (const auto& run : timeline) {
+        auto& f = finish.at(run.at("job").get<std::size_t>());
+        f = std::max(f, run.at("end").get<Time>());
+    }
+    const Time end = timeline.back().at("end").get<Time>();
     const Time k = std::max<Time>(1, (end + 99) / 100);  // time units per column
     const auto columns = static_cast<std::size_t>((end + k - 1) / k);
     const auto column_of = [k](Time t) { return static_cast<std::size_t>(t / k); };
-    const bool levels = s.policy == Policy::mlfq;
+    const bool levels = fields.at("policy").get<std::string>() == scheduling::to_string(Policy::mlfq);
 
     std::size_t label_width = 0;
-    for (const auto& r : s.jobs) label_width = std::max(label_width, fmt::format("job {}", r.job.id).size());
+    for (const auto& job : jobs) label_width = std::max(label_width, fmt::format("job {}", job.id).size());
     label_width += 3;
 
     // The time axis: a label every 5 columns (10 when wide), and a ruler under it.
@@ -144,21 +157,24 @@ std::string gantt_chart(const Schedule& s, const std::string& title) {
     }
 
     std::string out = title + "\n" + labels + "\n" + ruler + "\n";
-    for (const auto& r : s.jobs) {
+    for (const auto& job : jobs) {
+        const Time job_finish = finish.at(static_cast<std::size_t>(job.id));
         std::string row(columns, ' ');
         // Ready from its arrival to its finish...
-        for (std::size_t c = column_of(r.job.arrival); c < columns && static_cast<Time>(c) * k < r.finish; ++c) {
+        for (std::size_t c = column_of(job.arrival); c < columns && static_cast<Time>(c) * k < job_finish; ++c) {
             row[c] = '.';
         }
         // ...except where it runs.
-        for (const auto& run : s.timeline) {
-            if (run.job != r.job.id) continue;
-            for (std::size_t c = column_of(run.start); c < columns && static_cast<Time>(c) * k < run.end; ++c) {
-                row[c] = levels ? level_mark(run.level) : '#';
+        for (const auto& run : timeline) {
+            if (run.at("job").get<int>() != job.id) continue;
+            const Time run_end = run.at("end").get<Time>();
+            for (std::size_t c = column_of(run.at("start").get<Time>());
+                 c < columns && static_cast<Time>(c) * k < run_end; ++c) {
+                row[c] = levels ? level_mark(run.at("level").get<int>()) : '#';
             }
         }
         row.erase(row.find_last_not_of(' ') + 1);
-        out += fmt::format("{:<{}}{}\n", fmt::format("job {}", r.job.id), label_width, row);
+        out += fmt::format("{:<{}}{}\n", fmt::format("job {}", job.id), label_width, row);
     }
     out += levels ? "0, 1, 2...: running at that level (0 = the top queue)   .: ready, waiting"
                   : "#: running   .: ready, waiting";
@@ -169,22 +185,28 @@ std::string gantt_chart(const Schedule& s, const std::string& title) {
 // The table of per-job numbers and their averages. "ta/len" is turnaround divided by length
 // (what Chinese textbooks call 带权周转时间, weighted turnaround): 1.00 means the job never waited;
 // it is the fairest way to see whom a policy favours.
-std::string result_table(const Schedule& s) {
+//
+// Drawn from the fields of the "result" event only (the --format json document): every number in
+// the table is one of its numbers, or ta/len computed from them.
+std::string result_table(const wb::Json& fields) {
     const std::vector<std::string> header = {"job", "arrival", "length", "first run", "finish",
                                              "response", "turnaround", "wait", "ta/len"};
     std::vector<std::vector<std::string>> rows;
     double stretch_sum = 0;
-    for (const auto& r : s.jobs) {
-        const double ratio = static_cast<double>(r.turnaround) / static_cast<double>(r.job.length);
+    const auto number = [](const wb::Json& row, const char* key) { return std::to_string(row.at(key).get<Time>()); };
+    for (const auto& r : fields.at("jobs")) {
+        const double ratio = static_cast<double>(r.at("turnaround").get<Time>()) /
+                             static_cast<double>(r.at("length").get<Time>());
         stretch_sum += ratio;
-        rows.push_back({std::to_string(r.job.id), std::to_string(r.job.arrival), std::to_string(r.job.length),
-                        std::to_string(r.first_run), std::to_string(r.finish), std::to_string(r.response),
-                        std::to_string(r.turnaround), std::to_string(r.wait), fmt::format("{:.2f}", ratio)});
+        rows.push_back({number(r, "id"), number(r, "arrival"), number(r, "length"), number(r, "first_run"),
+                        number(r, "finish"), number(r, "response"), number(r, "turnaround"), number(r, "wait"),
+                        fmt::format("{:.2f}", ratio)});
     }
-    const auto n = static_cast<double>(s.jobs.size());
-    rows.push_back({"average", "", "", "", "", fmt::format("{:.2f}", s.avg.response),
-                    fmt::format("{:.2f}", s.avg.turnaround), fmt::format("{:.2f}", s.avg.wait),
-                    fmt::format("{:.2f}", stretch_sum / n)});
+    const auto n = static_cast<double>(fields.at("jobs").size());
+    const wb::Json& avg = fields.at("avg");
+    rows.push_back({"average", "", "", "", "", fmt::format("{:.2f}", avg.at("response").get<double>()),
+                    fmt::format("{:.2f}", avg.at("turnaround").get<double>()),
+                    fmt::format("{:.2f}", avg.at("wait").get<double>()), fmt::format("{:.2f}", stretch_sum / n)});
 
     // Right-aligned columns as wide as their widest cell; the first column left-aligned.
     std::vector<std::size_t> width(header.size());
@@ -199,7 +221,7 @@ std::string result_table(const Schedule& s) {
     };
     std::string out = line(header);
     for (const auto& row : rows) out += line(row);
-    out += fmt::format("context switches: {}", s.context_switches);
+    out += fmt::format("context switches: {}", fields.at("context_switches").get<Time>());
     return out;
 }
 
@@ -214,12 +236,14 @@ Schedule show(const std::vector<Job>& jobs, const Config& config) {
     chart["label"] = label;
     chart["jobs"] = job_list;
     chart["timeline"] = schedule_data<wb::Json>(s)["timeline"];
-    wb::emit_block("gantt", std::move(chart), gantt_chart(s, fmt::format("{} - jobs {}", label, job_list)));
+    std::string chart_text = gantt_chart(chart);
+    wb::emit_block("gantt", std::move(chart), chart_text);
 
     wb::Json result = schedule_data<wb::Json>(s);
     result.update(config_data(config));
     result["label"] = label;
-    wb::emit_block("result", std::move(result), result_table(s));
+    std::string table_text = result_table(result);
+    wb::emit_block("result", std::move(result), table_text);
     return s;
 }
 
@@ -232,16 +256,21 @@ struct Compared {
 void compare(const std::vector<Compared>& runs) {
     std::size_t name_width = 6;
     for (const auto& r : runs) name_width = std::max(name_width, r.name.size());
-    std::string text = fmt::format("{:<{}}  {:>12}  {:>14}  {:>8}  {:>16}\n", "policy", name_width, "avg response",
-                                   "avg turnaround", "avg wait", "context switches");
     wb::Json rows = wb::Json::array();
     for (const auto& r : runs) {
         const auto& s = r.schedule;
-        text += fmt::format("{:<{}}  {:>12.2f}  {:>14.2f}  {:>8.2f}  {:>16}\n", r.name, name_width, s.avg.response,
-                            s.avg.turnaround, s.avg.wait, s.context_switches);
         rows.push_back({{"name", r.name},
                         {"avg", {{"response", s.avg.response}, {"turnaround", s.avg.turnaround}, {"wait", s.avg.wait}}},
                         {"context_switches", s.context_switches}});
+    }
+    // The text from the rows, so the table shows exactly the numbers the event carries.
+    std::string text = fmt::format("{:<{}}  {:>12}  {:>14}  {:>8}  {:>16}\n", "policy", name_width, "avg response",
+                                   "avg turnaround", "avg wait", "context switches");
+    for (const auto& row : rows) {
+        const wb::Json& avg = row.at("avg");
+        text += fmt::format("{:<{}}  {:>12.2f}  {:>14.2f}  {:>8.2f}  {:>16}\n", row.at("name").get<std::string>(),
+                            name_width, avg.at("response").get<double>(), avg.at("turnaround").get<double>(),
+                            avg.at("wait").get<double>(), row.at("context_switches").get<Time>());
     }
     text.pop_back();
     wb::emit_block("comparison", {{"rows", std::move(rows)}}, text);
@@ -345,7 +374,8 @@ void demo_rr_huge_slice() {
     const Schedule f = show(jobs, fifo());
     const bool same = r.timeline == f.timeline;
     wb::emit_block("same_schedule", {{"rr_quantum", 5}, {"same", same}},
-                   fmt::format("RR with slice 5 and FIFO: {} schedules", same ? "identical" : "different"));
+                   wb::from_fields(same ? "RR with slice {rr_quantum} and FIFO: identical schedules"
+                                        : "RR with slice {rr_quantum} and FIFO: different schedules"));
     wb::note("Every job finishes within its first slice, so no job is ever sent back to the queue: RR\n"
              "degenerates into FCFS, exactly as the seed says. The slice only matters when it is shorter\n"
              "than the jobs.");
@@ -512,9 +542,12 @@ std::optional<int> simulation_main() {
         args.emplace_back("quanta", config.quanta);
         args.emplace_back("preempted_to", scheduling::to_string(config.preempted_to));
     }
-    std::string text;
     wb::Json fields = wb::Json::object();
-    for (const auto& [name, value] : args) {
+    for (const auto& [name, value] : args) fields[name] = value;
+    // The text from the fields, in the order of the arguments.
+    std::string text;
+    for (const auto& [name, unused] : args) {
+        const wb::Json& value = fields.at(name);
         std::string shown;
         if (value.is_string()) {
             shown = value.get<std::string>();
@@ -524,7 +557,6 @@ std::optional<int> simulation_main() {
             shown = value.dump();
         }
         text += fmt::format("{}ARG {} {}", text.empty() ? "" : "\n", name, shown);
-        fields[name] = value;
     }
     wb::emit_block("args", std::move(fields), text);
     show(jobs, config);

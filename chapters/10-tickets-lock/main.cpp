@@ -53,11 +53,17 @@ constexpr double kArrivalGap = 0.2;      // buyers reach the ticket window this 
 constexpr double kPlainLockTimeout = 2;  // how long the next buyer waits for a lock whose holder died
 constexpr double kKillAfter = 0.5;       // main lets the next buyer wait this long, then kills the holder
 constexpr double kSafety = 300;          // waits that only a broken program would ever exhaust
+constexpr int kHold = 1;                 // lock-basics: main keeps the key this long
 
 int g_tickets = 1;  // --tickets N: the count a new db.json starts with (the seed's db holds 1)
 
-std::string tickets(int n) { return fmt::format("{} ticket{}", n, n == 1 ? "" : "s"); }
 std::string buyer_name(int i) { return fmt::format("buyer-{}", i); }
+
+// The sentence for a count that is one or many: `one` and `many` differ only in the words around
+// the number, which itself comes from the event's fields. The choice is made from the field too.
+wb::FromFields one_or_many(const Json& n, std::string_view one, std::string_view many) {
+    return wb::from_fields(n == 1 ? one : many);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The ticket file.
@@ -169,6 +175,12 @@ void write_text_atomically(const fs::path& db, const std::string& content,
 
 std::string count_json(int count) { return Json{{"count", count}}.dump(); }
 
+// db.json now holds `count`: the event says so with the content that was written.
+void emit_created(int count) {
+    wb::emit("db.created", {{"file", "db.json"}, {"count", count}, {"content", count_json(count)}},
+             wb::from_fields("db.json created: {content}"));
+}
+
 void write_count(const fs::path& db, int count, const std::function<void()>& half_written = {}) {
     write_text_atomically(db, count_json(count), half_written);
 }
@@ -185,8 +197,7 @@ public:
         db_ = dir_.path() / "db.json";
         if (create_db) {
             write_count(db_, initial_);
-            wb::emit("db.created", {{"file", "db.json"}, {"count", initial_}, {"content", count_json(initial_)}},
-                     fmt::format("db.json created: {}", count_json(initial_)));
+            emit_created(initial_);
         }
     }
 
@@ -255,28 +266,28 @@ void demo_lock_basics() {
     wb::Lock lock;  // created in main before any fork: every child shares this one mutex
     auto got = lock.acquire();
     wb::emit("lock.acquire", {{"acquired", got.acquired}}, "lock.acquire(): main has the key");
-    wb::emit("print", {{"value", "1"}}, "1");
+    wb::emit("print", {{"value", "1"}}, wb::from_fields("{value}"));
     lock.release();
     wb::emit("lock.release", {}, "lock.release(): main gives the key back");
     got = lock.acquire();
     wb::emit("lock.acquire", {{"acquired", got.acquired}}, "lock.acquire(): main has the key");
-    wb::emit("print", {{"value", "got the key"}}, "got the key (拿到钥匙了)");
+    wb::emit("print", {{"value", "got the key"}}, wb::from_fields("{value} (拿到钥匙了)"));
     lock.release();
     wb::emit("lock.release", {}, "lock.release(): main gives the key back");
 
     // Across processes: main takes the key and keeps it 1 s; the visitor asks for it meanwhile.
     got = lock.acquire();
-    wb::Span hold("hold", {}, "main takes the key and keeps it for 1 s");
+    wb::Span hold("hold", {{"seconds", kHold}}, wb::from_fields("main takes the key and keeps it for {seconds} s"));
     wb::Process visitor([&lock] {
         wb::clock::Stopwatch watch;  // started first, so `waited` covers the whole span
         wb::Span wait("wait", {}, "visitor asks for the key");
         auto guard = lock.hold();  // with lock:
         const double waited = watch.elapsed();
-        wait.end(fmt::format("visitor got the key after {:.2f} s", waited), {{"waited", waited}});
+        wait.end(wb::from_fields("visitor got the key after {waited:.2f} s"), {{"waited", waited}});
     });
     visitor.set_name("visitor");
     visitor.start();
-    wb::clock::sleep(1);
+    wb::clock::sleep(kHold);
     hold.end("main gives the key back");
     lock.release();
     visitor.join();
@@ -291,7 +302,15 @@ void demo_lock_basics() {
 // The seed's search, with its failure reported instead of raised.
 void report_db_error(const DbError& e, const std::string& content) {
     wb::emit("db.error", {{"file", "db.json"}, {"kind", e.kind()}, {"error", e.what()}, {"content", content}},
-             fmt::format("search fails cleanly: {}", e.what()));
+             wb::from_fields("search fails cleanly: {error}"));
+}
+
+// db.json was replaced with `count`: what was written, and what the file reads back now.
+void emit_written(const TicketOffice& office, int count, std::string_view sentence) {
+    wb::emit("db.written",
+             {{"file", "db.json"}, {"count", count}, {"content", count_json(count)},
+              {"reads", read_text(office.db()).value_or("")}},
+             wb::from_fields(sentence));
 }
 
 void demo_db_file() {
@@ -304,25 +323,27 @@ void demo_db_file() {
     // The fix for the missing file: create it with the default count, and say so.
     if (!read_text(office.db())) {
         wb::emit("db.missing", {{"file", "db.json"}, {"default", g_tickets}},
-                 fmt::format("db.json is missing: creating it with the default count {} (the seed stops here "
-                             "with FileNotFoundError)", g_tickets));
+                 wb::from_fields("db.json is missing: creating it with the default count {default} (the seed stops "
+                                 "here with FileNotFoundError)"));
         write_count(office.db(), g_tickets);
-        wb::emit("db.created", {{"file", "db.json"}, {"count", g_tickets}, {"content", count_json(g_tickets)}},
-                 fmt::format("db.json created: {}", count_json(g_tickets)));
+        emit_created(g_tickets);
     }
     const int count = read_count(office.db());
-    wb::emit("db.read", {{"file", "db.json"}, {"count", count}},
-             fmt::format("search: {} left", tickets(count)));
+    const Json read_event = {{"file", "db.json"}, {"count", count}};
+    wb::emit("db.read", read_event,
+             one_or_many(read_event["count"], "search: {count} ticket left", "search: {count} tickets left"));
 
     // An atomic write, stopped half-way: the new bytes are in .db.json.XXXXXX, and db.json still
     // reads as the old, whole file. Only the rename at the end makes the new content visible.
     write_count(office.db(), count + 4, [&] {
         const int seen = read_count(office.db());
-        wb::emit("db.read", {{"file", "db.json"}, {"count", seen}, {"during_write", true}},
-                 fmt::format("half of the new file is written to a temp file; db.json still reads {}", count_json(seen)));
+        wb::emit("db.read",
+                 {{"file", "db.json"}, {"count", seen}, {"during_write", true}, {"content", count_json(seen)}},
+                 wb::from_fields("half of the new file is written to a temp file; db.json still reads {content}"));
     });
-    wb::emit("db.written", {{"file", "db.json"}, {"count", count + 4}, {"content", count_json(count + 4)}},
-             fmt::format("renamed over db.json: it now reads {}", count_json(read_count(office.db()))));
+    // What was written (count, content) and what db.json reads back after the rename (reads): the
+    // sentence shows the read-back, which is the point - the rename made the new content visible.
+    emit_written(office, count + 4, "renamed over db.json: it now reads {reads}");
 
     // Damaged files give a message that says what is wrong, never a crash.
     for (const std::string& bad : {std::string(R"({"count": )"), std::string(R"({"count": -2})"),
@@ -335,8 +356,7 @@ void demo_db_file() {
         }
     }
     write_count(office.db(), g_tickets);
-    wb::emit("db.written", {{"file", "db.json"}, {"count", g_tickets}, {"content", count_json(g_tickets)}},
-             fmt::format("db.json rewritten: {}", count_json(read_count(office.db()))));
+    emit_written(office, g_tickets, "db.json rewritten: {reads}");
     wb::note("The directory (mkdtemp under $TMPDIR) and db.json are removed when the demo ends.");
 }
 
@@ -346,9 +366,10 @@ void demo_db_file() {
 
 // search(i): anyone may read at any time; reads need no lock.
 void search(int i, const TicketOffice& office) {
-    const int count = read_count(office.db());
-    wb::emit("search", {{"buyer", i}, {"count", count}},
-             fmt::format("{} searches: {} left", buyer_name(i), tickets(count)));
+    const Json fields = {{"buyer", i}, {"name", buyer_name(i)}, {"count", read_count(office.db())}};
+    wb::emit("search", fields,
+             one_or_many(fields["count"], "{name} searches: {count} ticket left",
+                         "{name} searches: {count} tickets left"));
 }
 
 // buy(i), as in the seed:
@@ -364,20 +385,23 @@ void search(int i, const TicketOffice& office) {
 void buy(int i, const TicketOffice& office, Sale& sale, const std::function<void()>& after_read = {},
          const std::function<void()>& half_written = {}) {
     int count = read_count(office.db());
-    wb::Span span("buy", {{"buyer", i}, {"saw", count}}, fmt::format("{} reads db.json: {} left", buyer_name(i), tickets(count)));
+    const Json fields = {{"buyer", i}, {"name", buyer_name(i)}, {"saw", count}};
+    wb::Span span("buy", fields,
+                  one_or_many(fields["saw"], "{name} reads db.json: {saw} ticket left",
+                              "{name} reads db.json: {saw} tickets left"));
     wb::clock::sleep(kNetworkDelay);
     if (after_read) after_read();
     if (count > 0) {
         count -= 1;
         sale.sold += 1;  // the buyer is told: you have a ticket
-        wb::emit("bought", {{"buyer", i}, {"left", count}},
-                 fmt::format("{} bought a ticket ({} left)", buyer_name(i), count));
+        wb::emit("bought", {{"buyer", i}, {"name", buyer_name(i)}, {"left", count}},
+                 wb::from_fields("{name} bought a ticket ({left} left)"));
         wb::clock::sleep(kNetworkDelay);
         write_count(office.db(), count, half_written);
-        span.end(fmt::format("{} wrote db.json: {}", buyer_name(i), count_json(count)));
+        span.end(wb::from_fields("{name} wrote db.json: {content}"), {{"content", count_json(count)}});
     } else {
         sale.no_ticket += 1;
-        wb::emit("no_ticket", {{"buyer", i}}, fmt::format("{}: no ticket left", buyer_name(i)));
+        wb::emit("no_ticket", {{"buyer", i}, {"name", buyer_name(i)}}, wb::from_fields("{name}: no ticket left"));
         span.end();
     }
 }
@@ -393,12 +417,17 @@ void repair(int i, const TicketOffice& office, Sale& sale) {
     const int sold_before = sale.sold.load();
     const int sold_after = office.initial() - count;
     sale.sold = sold_after;
-    wb::emit("repair",
-             {{"buyer", i}, {"removed_temp_files", removed}, {"file_valid", true}, {"count", count},
-              {"sold_before", sold_before}, {"sold_after", sold_after}},
-             fmt::format("{} repairs: removes {} half-written temp file{}; db.json is intact ({}); sold tally "
-                         "{} -> {} (a sale that never reached db.json did not happen)",
-                         buyer_name(i), removed, removed == 1 ? "" : "s", count_json(count), sold_before, sold_after));
+    const Json fields = {{"buyer", i}, {"name", buyer_name(i)}, {"removed_temp_files", removed}, {"file_valid", true},
+                         {"count", count}, {"content", count_json(count)}, {"sold_before", sold_before},
+                         {"sold_after", sold_after}};
+    wb::emit("repair", fields,
+             one_or_many(fields["removed_temp_files"],
+                         "{name} repairs: removes {removed_temp_files} half-written temp file; db.json is intact "
+                         "({content}); sold tally {sold_before} -> {sold_after} (a sale that never reached db.json "
+                         "did not happen)",
+                         "{name} repairs: removes {removed_temp_files} half-written temp files; db.json is intact "
+                         "({content}); sold tally {sold_before} -> {sold_after} (a sale that never reached db.json "
+                         "did not happen)"));
 }
 
 // Ten buyers, started at once. Each searches; when everyone has searched, main opens the ticket
@@ -445,8 +474,8 @@ struct Buyers {
         for (int i = 0; i < kBuyers; ++i) line[static_cast<std::size_t>(place[static_cast<std::size_t>(i)])] = i;
         for (int b : line) order += fmt::format("{}{}", order.empty() ? "" : ", ", b);
         searched.wait_for(kBuyers, "searched");
-        wb::emit("window.open", {{"line", line}},
-                 fmt::format("everyone has searched: the window opens. In line (seeded): buyers {}", order));
+        wb::emit("window.open", {{"line", line}, {"order", order}},
+                 wb::from_fields("everyone has searched: the window opens. In line (seeded): buyers {order}"));
         searched.open.set();
     }
 
@@ -460,18 +489,23 @@ struct Buyers {
         const int remaining = parse_count(content);
         const int sold = sale->sold;
         const int oversold = remaining + sold - office.initial();
-        wb::emit("sale.summary",
-                 {{"locked", locked}, {"initial", office.initial()}, {"remaining", remaining}, {"sold", sold},
-                  {"no_ticket", sale->no_ticket.load()}, {"oversold", oversold}, {"file", content}},
-                 oversold == 0
-                     ? fmt::format("{} buyer{} bought, {} found none; db.json says {} left: {} + {} = {} as at the "
-                                   "start. Never oversold.",
-                                   sold, sold == 1 ? "" : "s", sale->no_ticket.load(), remaining, remaining, sold,
-                                   office.initial())
-                     : fmt::format("{} buyers were told they bought a ticket, and there {} {}; db.json says {} left: "
-                                   "{} + {} = {}, not {}. Oversold by {}.",
-                                   sold, office.initial() == 1 ? "was" : "were", office.initial(), remaining,
-                                   remaining, sold, remaining + sold, office.initial(), oversold));
+        const Json fields = {{"locked", locked}, {"initial", office.initial()}, {"remaining", remaining},
+                             {"sold", sold}, {"no_ticket", sale->no_ticket.load()}, {"oversold", oversold},
+                             {"accounted", remaining + sold}, {"file", content}};
+        wb::emit("sale.summary", fields,
+                 fields["oversold"] == 0
+                     ? one_or_many(fields["sold"],
+                                   "{sold} buyer bought, {no_ticket} found none; db.json says {remaining} left: "
+                                   "{remaining} + {sold} = {accounted} as at the start. Never oversold.",
+                                   "{sold} buyers bought, {no_ticket} found none; db.json says {remaining} left: "
+                                   "{remaining} + {sold} = {accounted} as at the start. Never oversold.")
+                     : one_or_many(fields["initial"],
+                                   "{sold} buyers were told they bought a ticket, and there was {initial}; db.json "
+                                   "says {remaining} left: {remaining} + {sold} = {accounted}, not {initial}. "
+                                   "Oversold by {oversold}.",
+                                   "{sold} buyers were told they bought a ticket, and there were {initial}; db.json "
+                                   "says {remaining} left: {remaining} + {sold} = {accounted}, not {initial}. "
+                                   "Oversold by {oversold}."));
     }
 };
 
@@ -487,11 +521,12 @@ void demo_with_lock() {
     const std::size_t mark = wb::journal::mark();
     buyers.start([&](int i, const auto& now_served) {
         wb::clock::Stopwatch watch;
-        wb::Span wait("wait", {{"buyer", i}}, fmt::format("{} reaches the window and waits for the lock", buyer_name(i)));
+        wb::Span wait("wait", {{"buyer", i}, {"name", buyer_name(i)}},
+                      wb::from_fields("{name} reaches the window and waits for the lock"));
         auto guard = lock.hold();  // with lock:
         now_served();
         const double waited = watch.elapsed();
-        wait.end(fmt::format("{} got the lock after {:.2f} s", buyer_name(i), waited), {{"waited", waited}});
+        wait.end(wb::from_fields("{name} got the lock after {waited:.2f} s"), {{"waited", waited}});
         if (guard.previous_owner_died()) repair(i, buyers.office, *buyers.sale);  // never here; see demo 5
         buy(i, buyers.office, *buyers.sale);
     });  // the guard releases the lock here, also if buy() throws
@@ -520,7 +555,7 @@ void demo_no_lock() {
     });
     have_read.wait_for(kBuyers, "have read");
     wb::emit("all_read", {{"buyers", kBuyers}},
-             fmt::format("all {} buyers have read the count and none has written: main lets them go on", kBuyers));
+             wb::from_fields("all {buyers} buyers have read the count and none has written: main lets them go on"));
     have_read.open.set();
     buyers.join_all();
     wb::show_timeline(mark, "Without the lock every purchase (b) overlaps every other:", {{"wait", 'w'}, {"buy", 'b'}});
@@ -544,28 +579,31 @@ void demo_no_lock() {
 // A buyer after the holder: waits for the lock at most `timeout`, repairs if told to.
 void next_buyer(int i, const TicketOffice& office, Sale& sale, wb::Lock& lock, wb::Event* waiting, double timeout) {
     wb::clock::Stopwatch watch;
-    wb::Span wait("wait", {{"buyer", i}},
-                  timeout < kSafety ? fmt::format("{} waits for the lock (at most {:.0f} s)", buyer_name(i), timeout)
-                                    : fmt::format("{} waits for the lock", buyer_name(i)));
+    // A real timeout is a field of the wait (and shown); kSafety is no timeout to speak of.
+    Json fields = {{"buyer", i}, {"name", buyer_name(i)}};
+    if (timeout < kSafety) fields["timeout"] = timeout;
+    wb::Span wait("wait", fields,
+                  wb::from_fields(fields.contains("timeout") ? "{name} waits for the lock (at most {timeout:.0f} s)"
+                                                             : "{name} waits for the lock"));
     if (waiting != nullptr) waiting->set();
     const wb::AcquireResult got = lock.acquire(timeout);
     const double waited = watch.elapsed();
     if (!got) {
-        wait.end(fmt::format("{} gives up after {:.2f} s", buyer_name(i), waited), {{"acquired", false}, {"waited", waited}});
+        wait.end(wb::from_fields("{name} gives up after {waited:.2f} s"), {{"acquired", false}, {"waited", waited}});
         sale.timed_out += 1;
-        wb::emit("lock.timeout", {{"buyer", i}, {"timeout", timeout}, {"waited", waited}},
-                 fmt::format("{}: no lock after {:.0f} s - its holder is dead and a plain lock is never released. "
-                             "Without a timeout {} would wait forever: the deadlock the seed warns about.",
-                             buyer_name(i), timeout, buyer_name(i)));
+        wb::emit("lock.timeout", {{"buyer", i}, {"name", buyer_name(i)}, {"timeout", timeout}, {"waited", waited}},
+                 wb::from_fields("{name}: no lock after {timeout:.0f} s - its holder is dead and a plain lock is "
+                                 "never released. Without a timeout {name} would wait forever: the deadlock the "
+                                 "seed warns about."));
         return;
     }
     std::lock_guard<wb::Lock> release(lock, std::adopt_lock);  // released at the end of this scope
-    wait.end(fmt::format("{} got the lock after {:.2f} s", buyer_name(i), waited),
+    wait.end(wb::from_fields("{name} got the lock after {waited:.2f} s"),
              {{"acquired", true}, {"waited", waited}, {"previous_owner_died", got.previous_owner_died}});
-    wb::emit("lock.acquired", {{"buyer", i}, {"previous_owner_died", got.previous_owner_died}},
-             got.previous_owner_died
-                 ? fmt::format("{} is told: the previous owner died holding the lock (EOWNERDEAD)", buyer_name(i))
-                 : fmt::format("{}: the previous owner released the lock normally", buyer_name(i)));
+    wb::emit("lock.acquired", {{"buyer", i}, {"name", buyer_name(i)}, {"previous_owner_died", got.previous_owner_died}},
+             wb::from_fields(got.previous_owner_died
+                                 ? "{name} is told: the previous owner died holding the lock (EOWNERDEAD)"
+                                 : "{name}: the previous owner released the lock normally"));
     if (got.previous_owner_died) {
         sale.found_owner_dead += 1;
         repair(i, office, sale);
@@ -585,10 +623,12 @@ void killed_holder(wb::Robustness robustness) {
 
     wb::Process holder([&] {
         auto guard = lock.hold();
-        wb::emit("lock.acquired", {{"buyer", 0}, {"previous_owner_died", guard.previous_owner_died()}},
-                 "buyer-0 holds the lock");
+        wb::emit("lock.acquired",
+                 {{"buyer", 0}, {"name", buyer_name(0)}, {"previous_owner_died", guard.previous_owner_died()}},
+                 wb::from_fields("{name} holds the lock"));
         buy(0, office, *sale, {}, [&] {
-            wb::emit("stall", {{"buyer", 0}}, "buyer-0 has written half of the new db.json to a temp file, and stalls");
+            wb::emit("stall", {{"buyer", 0}, {"name", buyer_name(0)}},
+                     wb::from_fields("{name} has written half of the new db.json to a temp file, and stalls"));
             stalled.set();
             wb::clock::sleep(kSafety);  // main kills it long before this ends
         });
@@ -604,12 +644,12 @@ void killed_holder(wb::Robustness robustness) {
     wb::clock::sleep(kKillAfter);
 
     wb::emit("holder.kill", {{"victim", buyer_name(0)}, {"pid", *holder.pid()}},
-             "main kills buyer-0 with SIGKILL while it holds the lock, in the middle of its write");
+             wb::from_fields("main kills {victim} with SIGKILL while it holds the lock, in the middle of its write"));
     holder.kill();
     holder.join();
     const int victim_exitcode = *holder.exitcode();
     wb::emit("holder.dead", {{"victim", buyer_name(0)}, {"exitcode", victim_exitcode}},
-             fmt::format("buyer-0 is dead (exit code {}); it never released the lock", victim_exitcode));
+             wb::from_fields("{victim} is dead (exit code {exitcode}); it never released the lock"));
     next.join();
 
     if (robust) {
@@ -621,9 +661,10 @@ void killed_holder(wb::Robustness robustness) {
     } else {
         const wb::AcquireResult again = lock.try_acquire();
         if (again) lock.release();
-        wb::emit("lock.stuck", {{"acquired", again.acquired}},
-                 again ? "main could take the lock (unexpected)"
-                       : "main tries the lock too: still held by the dead buyer-0, and it always will be");
+        wb::emit("lock.stuck", {{"acquired", again.acquired}, {"holder", buyer_name(0)}},
+                 wb::from_fields(again ? "main could take the lock (unexpected)"
+                                       : "main tries the lock too: still held by the dead {holder}, and it always "
+                                         "will be"));
     }
     wb::show_timeline(mark, robust ? "buyer-0's purchase (b) never ends - it was killed inside it; buyer-1 waits (w)\n"
                                      "until the kill, then repairs and buys:"
@@ -635,17 +676,23 @@ void killed_holder(wb::Robustness robustness) {
     const int remaining = parse_count(content);
     const int sold = sale->sold;
     const bool consistent = remaining + sold == office.initial();
-    wb::emit("killed.summary",
-             {{"robust", robust}, {"initial", office.initial()}, {"remaining", remaining}, {"sold", sold},
-              {"consistent", consistent}, {"victim_exitcode", victim_exitcode},
-              {"timed_out", sale->timed_out.load()}, {"previous_owner_died", sale->found_owner_dead.load() > 0},
-              {"file", content}},
-             robust ? fmt::format("robust lock: db.json says {} left, {} sold: {} + {} = {} {} the {} at the start",
-                                  remaining, sold, remaining, sold, remaining + sold, consistent ? "=" : "!=",
-                                  office.initial())
-                    : fmt::format("plain lock: db.json is intact ({} left) but the tally says {} sold: {} + {} != {}, "
-                                  "and nobody can take the lock to repair it",
-                                  remaining, sold, remaining, sold, office.initial()));
+    const Json fields = {{"robust", robust}, {"initial", office.initial()}, {"remaining", remaining}, {"sold", sold},
+                         {"consistent", consistent}, {"accounted", remaining + sold},
+                         {"victim_exitcode", victim_exitcode}, {"timed_out", sale->timed_out.load()},
+                         {"previous_owner_died", sale->found_owner_dead.load() > 0}, {"file", content}};
+    const bool shown_consistent = fields["consistent"];
+    wb::emit("killed.summary", fields,
+             wb::from_fields(
+                 robust ? (shown_consistent ? "robust lock: db.json says {remaining} left, {sold} sold: {remaining} + "
+                                              "{sold} = {accounted} = the {initial} at the start"
+                                            : "robust lock: db.json says {remaining} left, {sold} sold: {remaining} + "
+                                              "{sold} = {accounted} != the {initial} at the start")
+                        : (shown_consistent ? "plain lock: db.json is intact ({remaining} left) and the tally says "
+                                              "{sold} sold: {remaining} + {sold} = {initial}, but nobody can take the "
+                                              "lock again"
+                                            : "plain lock: db.json is intact ({remaining} left) but the tally says "
+                                              "{sold} sold: {remaining} + {sold} != {initial}, and nobody can take the "
+                                              "lock to repair it")));
 }
 
 void demo_killed_holder() {
