@@ -22,13 +22,10 @@ double g_hold = 0;
 namespace {
 constexpr double kPollInterval = 0.01;  // logical seconds between two /proc reads
 
-double safety_net(double logical_seconds, int at_least_real_seconds) {
-    return std::max(logical_seconds, wb::clock::to_logical(std::chrono::seconds(at_least_real_seconds)));
-}
 }  // namespace
 
-double sync_timeout() { return safety_net(10, 5); }
-double child_patience() { return safety_net(30 + g_hold, 20); }
+double sync_timeout() { return wb::clock::safety_timeout(10, std::chrono::seconds(5)); }
+double child_patience() { return wb::clock::safety_timeout(30 + g_hold, std::chrono::seconds(20)); }
 
 void hold(const std::string& what) {
     if (g_hold <= 0) return;

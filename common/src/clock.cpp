@@ -69,6 +69,11 @@ timespec deadline(double logical_seconds) noexcept {
     return timespec{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
 }
 
+double safety_timeout(double logical_seconds, std::chrono::seconds at_least_real) noexcept {
+    const double floor = to_logical(std::chrono::duration_cast<std::chrono::nanoseconds>(at_least_real));
+    return logical_seconds > floor ? logical_seconds : floor;  // NaN gives the floor
+}
+
 double Stopwatch::elapsed() const noexcept {
     return to_logical(std::chrono::nanoseconds{monotonic_ns() - start_ns_});
 }

@@ -118,6 +118,17 @@ TEST_CASE("to_real saturates: no duration overflows into zero or into forever", 
     CHECK(clk::to_real(1e6) == std::chrono::seconds(1'000'000));
 }
 
+TEST_CASE("safety_timeout: the logical time, but never less than the real floor", "[clock]") {
+    ClockGuard guard;
+    clk::set_time_scale(1.0);
+    CHECK(clk::safety_timeout(10, std::chrono::seconds(5)) == 10);  // the logical wait is longer
+    clk::set_time_scale(0.01);
+    // 10 logical s are 0.1 real s here; the floor of 5 real s is 500 logical s.
+    CHECK(clk::safety_timeout(10, std::chrono::seconds(5)) == Approx(500));
+    CHECK(clk::to_real(clk::safety_timeout(10, std::chrono::seconds(5))) == std::chrono::seconds(5));
+    CHECK(clk::safety_timeout(std::numeric_limits<double>::quiet_NaN(), std::chrono::seconds(1)) == Approx(100));
+}
+
 TEST_CASE("now() is logical time since the epoch, and never goes back", "[clock]") {
     ClockGuard guard;
     for (const double scale : {1.0, 0.01, 4.0}) {

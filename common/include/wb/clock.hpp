@@ -74,6 +74,13 @@ void sleep(double logical_seconds);
 // The absolute CLOCK_MONOTONIC instant `logical_seconds` from now, for timed waits.
 [[nodiscard]] timespec deadline(double logical_seconds) noexcept;
 
+// The one rule for safety nets: a wait that only a broken program would exhaust (a child that
+// never arrives at a gate) lasts `logical_seconds`, but never less than `at_least_real` of real
+// time. At a tiny time scale "10 s" would be a few milliseconds, less than a loaded machine needs
+// to schedule a freshly forked child, and the net would fire on a healthy run. Returns logical
+// seconds, for any timed wait of the library.
+[[nodiscard]] double safety_timeout(double logical_seconds, std::chrono::seconds at_least_real) noexcept;
+
 // Measures logical time between construction and elapsed(), e.g. the total of a demo.
 class Stopwatch {
 public:
