@@ -131,7 +131,8 @@ void demo_serial() {
     });
     server.stop();
     wb::note("B's connect succeeded at once (the kernel queued it), but the serial server answered B\n"
-             "only after A had left.");
+             "only after A had left. (The seed's client connects to port 9696 while its server binds\n"
+             "9000: as printed it is refused. Here the clients use the port the server really got.)");
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -33,6 +33,10 @@
 //   yet accepted (backlog + 1 of them on Linux). A client beyond that is not refused: its SYN is
 //   dropped and its connect() keeps retrying, so it simply waits (for minutes) until the queue
 //   has room. Chapter 09 shows it with start_connect().
+// Process death
+//   The kernel closes a dead process's sockets: its peer sees end of file (or a reset, when data
+//   it had not read was still queued), and a dead listener's port is free again. A connection
+//   shared with a forked child stays open while either process holds it.
 // Errors
 //   Failed calls throw wb::SystemError naming the call; a port already in use throws
 //   wb::AddressInUse (a SystemError with errno EADDRINUSE) so a program can say so clearly.
