@@ -72,8 +72,8 @@ void demo_terminate() {
             const bool alive_right_after = p.is_alive();
             wb::emit("terminate", {{"n", i}, {"pid", *p.pid()}, {"alive_before", alive_before},
                                    {"alive_right_after", alive_right_after}},
-                     fmt::format("child {}: is_alive() = {}; terminate(); right after: is_alive() = {}", i,
-                                 alive_before, alive_right_after));
+                     fmt::format("child {}: is_alive() = {}; terminate(); right after, is_alive() may be true or "
+                                 "false (this time: {})", i, alive_before, alive_right_after));
         }
     }
     go.set();
@@ -217,10 +217,14 @@ void demo_forever() {
 // daemon is set before start() (afterwards it is an error). The daemon prints "is alive" every
 // 0.5 s; a non-daemon counts seconds 0-9; main sleeps 3 s and ends. The daemon ends with main's
 // code (terminated, exit code -15); the non-daemon keeps counting, and the program waits for it.
+// In the seed main's 3 s end exactly when the daemon's 7th line is due, so its output has 6 or 7
+// of them. Here main counts its 3 s from the daemon's first line, less a quarter of the daemon's
+// period: always 6 lines, and main's end is a quarter period away from any of them.
 // ------------------------------------------------------------------------------------------------
-void alive_printer() {
+void alive_printer(wb::Event& first_line) {
     for (;;) {
         wb::emit("daemon.alive", {}, "is alive");
+        first_line.set();
         wb::clock::sleep(0.5);
     }
 }
@@ -236,7 +240,8 @@ void demo_daemon() {
     wb::Process counting(counter);
     counting.set_name("counter");
     counting.start();
-    wb::Process p(alive_printer);
+    wb::Event first_line;
+    wb::Process p([&first_line] { alive_printer(first_line); });
     p.set_name("alive-printer");
     p.set_daemon(true);  // p.daemon = True, before p.start()
     p.start();
@@ -245,7 +250,8 @@ void demo_daemon() {
     } catch (const std::logic_error& e) {
         wb::emit("daemon.after_start", {{"error", e.what()}}, fmt::format("set_daemon() after start(): {}", e.what()));
     }
-    wb::clock::sleep(3);
+    if (!first_line.wait(ch08::safety_timeout())) throw std::runtime_error("the daemon never printed");
+    wb::clock::sleep(3 - 0.25);  // time.sleep(3), counted from the daemon's first line (see above)
     wb::emit("main.end", {}, "main process: my code ends here");
     // Returning ends the demo as Python ends a program: the daemon is terminated, the counter
     // is joined.
