@@ -15,6 +15,10 @@
 //       bars, and the bars' contents (a row `label |....|` keeps its label and its width);
 //   m6  a gauge at the end of a line (`rooms |##..|`) keeps its width and must be some `#`s then
 //       some `.`s: how full it is at that moment is the scheduler's doing, its shape is not.
+//   m7  a port after `127.0.0.1:` (`listens on 127.0.0.1:40123`): with --port 0 (the default) the
+//       kernel picks it.
+//   m8  an outcome the program itself labels as the scheduler's, `(this time: true)`: chapter 08's
+//       is_alive() right after terminate() is true or false depending on who ran first.
 //
 // One more rule, for a verdict that follows from a measurement (chapter 02: were two CPUs busy
 // at once, or did other programs take them?). The README lists every allowed verdict in full, in
@@ -144,6 +148,12 @@ std::string mask_fields(std::string l, const std::set<std::string>& pids) {
     static const std::regex after_equals(R"((wait / interval = )\d+\.\d\d)");
     l = std::regex_replace(l, ratio, "R");
     l = std::regex_replace(l, after_equals, "$1R");
+    // m7: a port the kernel picked.
+    static const std::regex port(R"(127\.0\.0\.1:\d+)");
+    l = std::regex_replace(l, port, "127.0.0.1:PORT");
+    // m8: an outcome labelled as this run's.
+    static const std::regex this_time(R"(\(this time: [^)]*\))");
+    l = std::regex_replace(l, this_time, "(this time: S)");
     // m2: whole numbers that are pids of this run.
     static const std::regex number(R"(\d+)");
     return replace_each(l, number,
@@ -204,6 +214,10 @@ TEST_CASE("the masks hide measured fields and nothing computed", "[readme]") {
     CHECK(mask_line("    timeline from t=3.53 to t=14.89 s, one column = 0.237 s", pids) == " timeline from T");
     CHECK(mask_line("                3.53                                       14.89 s", pids) == "AXIS");
     CHECK(mask_line("  walks in   rooms |##..|", pids) == " walks in rooms |====|");
+    CHECK(mask_line("  the serial server listens on 127.0.0.1:40123 (backlog 5)", pids) ==
+          " the serial server listens on 127.0.0.1:PORT (backlog 5)");
+    CHECK(mask_line("  right after: is_alive() may be true or false (this time: false)", pids) ==
+          " right after: is_alive() may be true or false (this time: S)");
     // Computed: an average, a constant printed with {:g}, a gauge of the wrong width or shape.
     CHECK(mask_line("    average      0.33        8.00  3.67    1.61", pids) == " average 0.33 8.00 3.67 1.61");
     CHECK(mask_line("  polling every 0.5 s", pids) == " polling every 0.5 s");
