@@ -35,8 +35,8 @@ HERE = Path(__file__).resolve().parent
 NOISY_SPREAD = 1.5  # max/min of the repetitions above which a measurement is "noisy"
 
 # The Google Benchmark binaries (built by bench/meson.build) and the Python peers.
-BINARIES = ["process-bench", "sync-bench"]
-PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py"]
+BINARIES = ["process-bench", "sync-bench", "socket-bench"]
+PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py"]
 
 
 class Row:
@@ -76,6 +76,14 @@ def _rows():
         rows.append(Row("event-pingpong", "  same, bare = mutex+condvar+flag", str(cpus),
                         f"event-pingpong/library/cpus:{cpus}", f"event-pingpong/bare-condvar/cpus:{cpus}",
                         "mutex+condvar+flag", f"event-pingpong/python/cpus:{cpus}"))
+    # Chapter 09: 16-byte round trips through the uppercase echo server (Python: the seed's
+    # fork-per-connection server, socketserver.ForkingTCPServer). Connects included for 8.
+    for conns in (1, 8):
+        for form, label in (("serial", "serial server"), ("process", "process per connection"),
+                            ("thread", "thread per connection")):
+            rows.append(Row(f"socket-echo-{conns}conn", f"Echo round trip, {conns} conn., {label}", "-",
+                            f"socket-echo-{conns}conn/{form}", f"socket-echo-{conns}conn/bare",
+                            "blocking C echo loop", f"socket-echo-{conns}conn/python"))
     return rows
 
 
