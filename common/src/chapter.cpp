@@ -1,3 +1,4 @@
+#include "internal.hpp"
 #include "wb/chapter.hpp"
 
 #include <fcntl.h>

@@ -101,13 +101,18 @@ void journal_append(const std::string& line) {
 
 }  // namespace
 
+// The process's default actor, told by the process layer (it names the process).
+std::string g_process_actor = "MainProcess";
+
 void configure_output(const OutputConfig& config) { g_config = config; }
 const OutputConfig& output_config() noexcept { return g_config; }
 
 std::string current_actor() {
     if (!t_actor.empty()) return t_actor;
-    return detail::process_name();
+    return g_process_actor;
 }
+
+void detail::set_process_actor(std::string name) { g_process_actor = std::move(name); }
 
 void set_thread_actor(std::string name) { t_actor = std::move(name); }
 

@@ -496,7 +496,6 @@ void end_with_parent(pid_t parent) noexcept {
     if (::getppid() != parent) ::raise(SIGKILL);  // as if the signal had been armed in time
 }
 
-const std::string& process_name() noexcept { return g_name; }
 
 void install_signal_handlers() {
     struct sigaction sa {};
@@ -522,6 +521,7 @@ void reset_for_demo() {
 
 void become_child(std::string name, std::vector<int> identity, bool daemon) {
     g_name = std::move(name);
+    set_process_actor(g_name);
     g_identity = std::move(identity);
     g_daemon = daemon;
     g_counter = 0;

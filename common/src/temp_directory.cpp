@@ -1,3 +1,4 @@
+#include "internal.hpp"
 #include "wb/temp_directory.hpp"
 
 #include <dirent.h>

@@ -29,6 +29,7 @@
 #include <stdexcept>
 
 #include "run_program.hpp"
+#include "internal.hpp"
 #include "wb/clock.hpp"
 #include "wb/error.hpp"
 #include "wb/output.hpp"

@@ -41,6 +41,7 @@
 #include <catch2/catch.hpp>
 
 #include "run_program.hpp"
+#include "internal.hpp"
 #include "wb/clock.hpp"
 #include "wb/error.hpp"
 #include "wb/output.hpp"

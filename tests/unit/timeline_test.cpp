@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "internal.hpp"
 #include "wb/clock.hpp"
 #include "wb/output.hpp"
 #include "wb/timeline.hpp"

@@ -126,9 +126,6 @@ namespace journal {
 [[nodiscard]] std::vector<Json> events_since(std::size_t mark);
 // The file descriptor (for a spawned child to inherit), or -1 if there is no journal.
 [[nodiscard]] int fd() noexcept;
-// Opens the journal (driver, main process) or adopts an inherited one (spawned child).
-void open();
-void adopt(int fd);
 }  // namespace journal
 
 // Writes the Chrome trace-event JSON for the whole journal to `path` (a new temp file beside it,

@@ -167,28 +167,5 @@ void terminate_children();
 // How many children of this process are started and not yet reaped.
 [[nodiscard]] std::size_t live_children();
 
-namespace detail {
-// Used by the chapter driver (wb/chapter.hpp); not for chapters.
-void install_signal_handlers();
-void set_program(std::string argv0, std::vector<std::string> entry_point_names);
-// Each demo starts like a fresh program: Process numbering from 1, main's random stream anew.
-void reset_for_demo();
-void become_child(std::string name, std::vector<int> identity, bool daemon);
-// In a new child, before anything else: arms SIGKILL on the death of `parent` (the pid that
-// forked or spawned it) and exits at once if that parent is already gone.
-void end_with_parent(pid_t parent) noexcept;
-// Runs `body` as a child's run(): returns the exit code (0, ExitProcess's code, or 1 on an
-// exception, which is reported as an "error" event and on stderr).
-int run_child_body(const std::function<void()>& body);
-// Flushes stdio and ends the process with _exit(code) (no atexit handlers, no double flush).
-[[noreturn]] void child_exit(int code);
-// In a spawned child: the description the parent put in the environment (then removed from it),
-// or null in a process the user started.
-struct SpawnDescription {
-    std::string entry;
-    std::vector<std::string> args;
-};
-std::optional<SpawnDescription> adopt_spawn_description();
-}  // namespace detail
 
 }  // namespace wb

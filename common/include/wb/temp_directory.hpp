@@ -50,9 +50,5 @@ private:
     int slot_ = -1;
 };
 
-namespace detail {
-// Called from the signal handler: removes every registered directory. Async-signal-safe.
-void remove_temp_directories_from_signal() noexcept;
-}  // namespace detail
 
 }  // namespace wb
