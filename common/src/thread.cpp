@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <new>
 #include <stdexcept>
 #include <system_error>
 
@@ -52,17 +51,19 @@ thread_local std::stop_token t_stop;
 pid_t gettid_now() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
 // In a forked child only the forking thread exists. The registry's mutex is held across fork()
-// (prepare/parent handlers) so the child never inherits it locked, and the child drops every
-// entry but its own thread's.
+// (the prepare handler locks it, the parent and child handlers unlock it), so the child never
+// inherits it locked by a thread that does not exist there; the child drops every entry but its
+// own thread's.
 void install_fork_handlers() {
     static std::once_flag once;
     std::call_once(once, [] {
+        // The child's only thread is the one that locked the mutex in `prepare`: it may unlock it.
         check_pthread(::pthread_atfork([] { g_registry_mutex.lock(); }, [] { g_registry_mutex.unlock(); },
                                        [] {
-                                           new (&g_registry_mutex) std::mutex();
                                            std::erase_if(*g_registry, [](const auto& s) {
                                                return s.get() != t_current;
                                            });
+                                           g_registry_mutex.unlock();
                                        }),
                       "pthread_atfork");
     });
