@@ -193,11 +193,12 @@ void Thread::run() {
 
 void Thread::join() {
     {
-        std::unique_lock lock(state_->mutex);
+        std::lock_guard lock(state_->mutex);
         if (!state_->started) throw std::logic_error("cannot join thread before it is started");
         if (t_current == state_.get()) throw std::logic_error("cannot join current thread");
-        state_->changed.wait(lock, [&] { return state_->ended; });
     }
+    // Straight to pthread_join: one wake-up when the thread exits (waiting for `ended` first
+    // would add a second one). A joiner that finds it joined already has nothing left to wait for.
     std::lock_guard join_lock(state_->join_mutex);
     if (thread_.joinable()) thread_.join();
 }
