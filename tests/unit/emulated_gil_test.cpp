@@ -45,7 +45,7 @@ TEST_CASE("EmulatedGil: two competing threads take turns of exactly one interval
     auto work = [&](int who) {
         wb::EmulatedGil::Holder held(gil);
         // The first holder starts counting only once the other thread waits for the GIL, so the
-        // two compete from the first step (a bounded look, no sleep).
+        // two compete from the first step (it looks until then; no sleep).
         if (holders.fetch_add(1) == 0) {
             while (gil.waiting() == 0) std::this_thread::yield();
         }
