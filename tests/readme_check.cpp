@@ -9,15 +9,19 @@
 //   m2  pids: `[812]` after an actor, and the same numbers wherever else they are printed;
 //   m3  durations read from a clock, printed with two decimals and a unit: `after 1.26 s`;
 //   m4  shares and ratios of measured values: `CPU 0.99 of the time`, `0.99 CPUs were busy`,
-//       `1.01 x the timeout`, `wait / interval = 3.01`, `about 5.01 wasted`, and the calibrated
-//       speed of chapter 02's loop (`577.30 million steps`);
+//       `1.01 x the timeout`, `wait / interval = 3.01`, `about 5.01 wasted`, the calibrated
+//       speed of chapter 02's loop (`577.30 million steps`), and chapter 16's speed-ups
+//       (`1.93 x as fast as serial`);
 //   m5  timelines: the header (`timeline from t=... one column = ... s`), the time axis under the
 //       bars, and the bars' contents (a row `label |....|` keeps its label and its width);
 //   m6  a gauge at the end of a line (`rooms |##..|`) keeps its width and must be some `#`s then
 //       some `.`s: how full it is at that moment is the scheduler's doing, its shape is not.
-//   m7  a port after `127.0.0.1:` (`listens on 127.0.0.1:40123`): with --port 0 (the default) the
+//   m7  counts decided by the scheduler: chapter 17's free-running race, `counter = 1066961
+//       after 2000000 increments, 933039 updates lost` (the forced race's counts are computed
+//       and stay).
+//   m8  a port after `127.0.0.1:` (`listens on 127.0.0.1:40123`): with --port 0 (the default) the
 //       kernel picks it.
-//   m8  an outcome the program itself labels as the scheduler's, `(this time: true)`: chapter 08's
+//   m9  an outcome the program itself labels as the scheduler's, `(this time: true)`: chapter 08's
 //       is_alive() right after terminate() is true or false depending on who ran first.
 //
 // One more rule, for a verdict that follows from a measurement (chapter 02: were two CPUs busy
@@ -144,14 +148,17 @@ std::string mask_fields(std::string l, const std::set<std::string>& pids) {
     l = std::regex_replace(l, duration, "D s");
     // m4: shares and ratios of measured values.
     static const std::regex ratio(
-        R"(\b\d+\.\d\d(?= of the time| CPUs were busy| x the timeout| million steps| wasted))");
+        R"(\b\d+\.\d\d(?= of the time| CPUs were busy| x the timeout| million steps| wasted| x as fast))");
     static const std::regex after_equals(R"((wait / interval = )\d+\.\d\d)");
     l = std::regex_replace(l, ratio, "R");
     l = std::regex_replace(l, after_equals, "$1R");
-    // m7: a port the kernel picked.
+    // m7: lost updates of a free-running race (with the counter they were read from).
+    static const std::regex lost(R"(counter = \d+ after \d+ increments, \d+ updates lost)");
+    l = std::regex_replace(l, lost, "counter = N after N increments, N updates lost");
+    // m8: a port the kernel picked.
     static const std::regex port(R"(127\.0\.0\.1:\d+)");
     l = std::regex_replace(l, port, "127.0.0.1:PORT");
-    // m8: an outcome labelled as this run's.
+    // m9: an outcome labelled as this run's.
     static const std::regex this_time(R"(\(this time: [^)]*\))");
     l = std::regex_replace(l, this_time, "(this time: S)");
     // m2: whole numbers that are pids of this run.
@@ -218,11 +225,19 @@ TEST_CASE("the masks hide measured fields and nothing computed", "[readme]") {
           " the serial server listens on 127.0.0.1:PORT (backlog 5)");
     CHECK(mask_line("  right after: is_alive() may be true or false (this time: false)", pids) ==
           " right after: is_alive() may be true or false (this time: S)");
+    CHECK(mask_line("  threads: took 0.26 s, 1.93 x as fast as serial", pids) ==
+          " threads: took D s, R x as fast as serial");
+    CHECK(mask_line("  2 threads for 0.2 s: counter = 1066961 after 2000000 increments, 933039 updates lost", pids) ==
+          " 2 threads for 0.2 s: counter = N after N increments, N updates lost");
     // Computed: an average, a constant printed with {:g}, a gauge of the wrong width or shape.
     CHECK(mask_line("    average      0.33        8.00  3.67    1.61", pids) == " average 0.33 8.00 3.67 1.61");
     CHECK(mask_line("  polling every 0.5 s", pids) == " polling every 0.5 s");
     CHECK(mask_line("  walks in   rooms |#####|", pids) == " walks in rooms |=====|");
     CHECK(mask_line("  walks in   rooms |#.#.|", pids) == " walks in rooms |#.#.|");
+    CHECK(mask_line("  6 increments, counter = 3: every round lost one", pids) ==
+          " 6 increments, counter = 3: every round lost one");
+    CHECK(mask_line("  with the lock: 2 threads x 1000000 increments: counter = 2000000", pids) ==
+          " with the lock: 2 threads x 1000000 increments: counter = 2000000");
 }
 
 TEST_CASE("a declared verdict is taken out whole, and only one", "[readme]") {

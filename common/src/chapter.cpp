@@ -20,6 +20,7 @@
 #include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
+#include "wb/thread.hpp"
 
 namespace wb {
 
@@ -314,6 +315,7 @@ int run_chapter(int argc, char** argv, const Chapter& ch) {
                                           settings.demos.end();
                 if (!selected) continue;
                 detail::reset_for_demo();
+                detail::reset_thread_numbering();  // Thread-N restarts too
                 emit("demo.begin", {{"demo", demo.name}, {"summary", demo.summary}}, demo.summary);
                 demo.run();
                 reap_children_at_exit();

@@ -32,6 +32,10 @@
 //   max_time_scale] (std::invalid_argument). The bounds are what every chapter has been run at:
 //   below 0.001 a "2 s" rest lasts 2 ms, less than a fork on a loaded machine, and the demos'
 //   own safety timeouts would fire before the processes they wait for have started.
+// Thread-safety
+//   Every reading function (now, to_real, to_logical, deadline, sleep, Stopwatch) may be called
+//   from any number of threads at once. set_time_scale(), set_epoch() and reset_epoch() write the
+//   process-wide values unsynchronised: the driver calls them before any thread starts.
 #pragma once
 
 #include <chrono>

@@ -22,6 +22,14 @@
 // Errors
 //   A failed write to stdout (EPIPE when the reader has gone) is ignored: output is best effort,
 //   the program's work and exit status are not changed by it. A failed journal write throws.
+// Thread-safety
+//   emit(), emit_as(), note(), emit_block(), rest(), Span and the journal's readers may be called
+//   from several threads at once: each event is built in the calling thread's own memory and
+//   leaves in one write(2) (the kernel orders the writes), and the configuration they read is
+//   only written before any thread starts. set_thread_actor() names the *calling* thread's actor
+//   (thread_local): wb::Thread sets it to the thread's name, a bare std::thread should set its
+//   own, or its events are attributed to the process's name. configure_output(), journal::open()
+//   and journal::adopt() are for the driver, before any thread starts.
 #pragma once
 
 #include <cstddef>

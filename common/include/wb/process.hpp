@@ -54,6 +54,13 @@
 // Process death
 //   A Process object destroyed while its child runs does not kill it; the child stays registered
 //   and is reaped at the end of the demo.
+// Thread-safety
+//   Process objects and the functions below that start, reap or count children keep one
+//   process-wide list of children without a lock: use them from one thread at a time - in
+//   practice the main thread (as the parent-death caveat above also advises). current_process()
+//   may be called from any thread. fork() from a program with several threads copies only the
+//   calling thread into the child: the others (and any lock they held) do not exist there, which
+//   is why Process::start() forks from the thread that asks and the child runs only run().
 #pragma once
 
 #include <sys/types.h>

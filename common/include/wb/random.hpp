@@ -15,6 +15,13 @@
 //
 // Guarantees
 //   Same (seed, index) -> same sequence, on every platform. Not for cryptography.
+// Thread-safety
+//   A Random object is not synchronised: one thread per object. rng() is the PROCESS's stream, one
+//   object: calling it from several threads at once is a data race (and would make the values
+//   depend on scheduling anyway). A thread draws from its own stream instead -
+//   `wb::Random mine = wb::random_stream(index)` with an index of its own - so its numbers depend
+//   on (seed, index) only. set_seed() and reset_rng() are for the driver and Process, before any
+//   thread starts.
 #pragma once
 
 #include <cstdint>
