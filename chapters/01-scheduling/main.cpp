@@ -11,8 +11,6 @@
 // Run with no options, it plays the demos below in order. With --policy it runs one simulation of
 // your own, OSTEP-style: it echoes its arguments (ARG policy rr ...), then prints the chart and
 // the table, or, with --format json, one JSON document and nothing else.
-#include <unistd.h>
-
 #include <algorithm>
 #include <functional>
 #include <stdexcept>
@@ -438,10 +436,10 @@ void demo_mlfq_preempted() {
 }
 
 // =============================================================================================
-// One simulation of your own: --policy and friends (custom_main).
+// One simulation of your own: --policy and friends (the chapter's mode).
 // =============================================================================================
 
-// What the command line asked for. Each option only records its value; custom_main checks how
+// What the command line asked for. Each option only records its value; simulation_main checks how
 // they combine, once they are all known.
 struct Request {
     std::optional<Policy> policy;
@@ -453,19 +451,6 @@ struct Request {
     std::optional<PreemptedTo> preempted_to;
 };
 Request request;
-std::string program = "01-scheduling";
-
-// A usage error found after parsing: the driver's format, exit status 2.
-int usage_error(const std::string& problem) {
-    const std::string text = fmt::format("{}: {}\ntry '{} --help'\n", program, problem, program);
-    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, text.data(), text.size());
-    return 2;
-}
-
-void warn(const std::string& problem) {
-    const std::string text = fmt::format("{}: warning: {}\n", program, problem);
-    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, text.data(), text.size());
-}
 
 // Generated jobs (--count N): lengths 1-10, arrivals spread over 0 to 3(N-1), drawn from the
 // random stream (seed, 0) so that the same --seed gives the same jobs; numbered in arrival order.
@@ -488,18 +473,18 @@ std::optional<int> simulation_main() {
     if (!r.policy) {
         // No --policy: the demos run, and the simulation options would be silently ignored.
         if (r.quantum || r.quanta || r.levels || r.jobs || r.count || r.preempted_to) {
-            return usage_error("--quantum, --quanta, --levels, --jobs, --count and --preempted-to need --policy");
+            return wb::usage_error("--quantum, --quanta, --levels, --jobs, --count and --preempted-to need --policy");
         }
-        if (json) return usage_error("--format json needs --policy (one simulation, one document)");
+        if (json) return wb::usage_error("--format json needs --policy (one simulation, one document)");
         return std::nullopt;
     }
-    if (r.jobs && r.count) return usage_error("give either --jobs or --count, not both");
+    if (r.jobs && r.count) return wb::usage_error("give either --jobs or --count, not both");
 
     // The configuration, with the defaults: RR slice 1; MLFQ 3 levels, top slice 1, doubling.
     Config config;
     config.policy = *r.policy;
     const auto ignored = [&](bool given, const char* option) {
-        if (given) warn(fmt::format("{} has no effect with --policy {}", option, scheduling::to_string(config.policy)));
+        if (given) wb::warn(fmt::format("{} has no effect with --policy {}", option, scheduling::to_string(config.policy)));
     };
     if (config.policy == Policy::rr) {
         config.quantum = r.quantum.value_or(1);
@@ -507,9 +492,9 @@ std::optional<int> simulation_main() {
         ignored(r.quantum && config.policy != Policy::mlfq, "--quantum");
     }
     if (config.policy == Policy::mlfq) {
-        if (r.quanta && r.quantum) return usage_error("give either --quantum (doubled per level) or --quanta, not both");
+        if (r.quanta && r.quantum) return wb::usage_error("give either --quantum (doubled per level) or --quanta, not both");
         if (r.quanta && r.levels && static_cast<std::size_t>(*r.levels) != r.quanta->size()) {
-            return usage_error(fmt::format("--levels {} but --quanta lists {} slices", *r.levels, r.quanta->size()));
+            return wb::usage_error(fmt::format("--levels {} but --quanta lists {} slices", *r.levels, r.quanta->size()));
         }
         config.quanta = r.quanta ? *r.quanta : scheduling::doubling_quanta(r.quantum.value_or(1), r.levels.value_or(3));
         config.preempted_to = r.preempted_to.value_or(PreemptedTo::tail);
@@ -566,10 +551,6 @@ std::optional<int> simulation_main() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc > 0 && argv[0] != nullptr) {
-        program = argv[0];
-        if (const auto slash = program.rfind('/'); slash != std::string::npos) program.erase(0, slash + 1);
-    }
     return wb::run_chapter(argc, argv, wb::Chapter{
         .id = "01-scheduling",
         .title = "Scheduling",
@@ -607,7 +588,7 @@ int main(int argc, char** argv) {
              option_setter("preempted-to",
                            [](std::string_view v) { request.preempted_to = scheduling::parse_preempted_to(v); })},
         },
-        .custom_main = simulation_main,
-        .json_document = true,
+        .formats = {wb::Format::text, wb::Format::jsonl, wb::Format::json},
+        .mode = simulation_main,
     });
 }
