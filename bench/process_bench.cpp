@@ -16,7 +16,7 @@
 //
 // The program is a tiny chapter-like program so that spawned children find their entry point:
 // main() hands every --benchmark_* option to Google Benchmark, the rest to wb::run_chapter, whose
-// custom_main runs the benchmarks. Python's peers are bench/python/process_start.py; the table is
+// mode runs the benchmarks. Python's peers are bench/python/process_start.py; the table is
 // made by bench/run_bench.py (./workbook bench).
 #include <spawn.h>
 #include <sys/wait.h>
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
                        "Every --benchmark_* option goes to Google Benchmark (see --benchmark_list_tests).",
         .demos = {},
         .entry_points = {{"noop", [](const std::vector<std::string>&) {}}},
-        .custom_main = []() -> std::optional<int> {
+        .mode = []() -> std::optional<int> {
             register_benchmarks();
             benchmark::RunSpecifiedBenchmarks();
             benchmark::Shutdown();

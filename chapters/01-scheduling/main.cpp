@@ -9,310 +9,32 @@
 // every claim of the seeds becomes a Gantt chart and a table of numbers you can check.
 //
 // Run with no options, it plays the demos below in order. With --policy it runs one simulation of
-// your own, OSTEP-style: it echoes its arguments (ARG policy rr ...), then prints the chart and
-// the table, or, with --format json, one JSON document and nothing else.
-#include <unistd.h>
-
-#include <algorithm>
-#include <functional>
-#include <stdexcept>
-#include <optional>
-#include <string>
+// your own instead (single_run.cpp), OSTEP-style: it echoes its arguments (ARG policy rr ...),
+// then prints the chart and the table (drawn in report.cpp), or, with --format json, one JSON
+// document and nothing else.
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
+#include "report.hpp"
 #include "scheduler.hpp"
+#include "single_run.hpp"
 #include "wb/chapter.hpp"
 #include "wb/output.hpp"
-#include "wb/random.hpp"
 
 namespace {
 
-using scheduling::Config;
-using scheduling::Job;
-using scheduling::Policy;
-using scheduling::PreemptedTo;
-using scheduling::Schedule;
-using scheduling::Time;
+using ch01::Compared, ch01::compare, ch01::job, ch01::show, ch01::stretch;
+using scheduling::Config, scheduling::Policy, scheduling::PreemptedTo, scheduling::Schedule, scheduling::Time;
 
-// =============================================================================================
-// Drawing a schedule: a Gantt chart and a table.
-// =============================================================================================
-
-// One line naming the policy and its parameters: "RR (slice 2)".
-std::string describe(const Config& c) {
-    switch (c.policy) {
-    case Policy::fifo: return "FIFO (first come, first served)";
-    case Policy::sjf: return "SJF (shortest job first, non-preemptive)";
-    case Policy::rr: return fmt::format("RR (slice {})", c.quantum);
-    case Policy::mlfq: {
-        std::string quanta;
-        for (Time q : c.quanta) quanta += (quanta.empty() ? "" : ",") + std::to_string(q);
-        return fmt::format("MLFQ (slices {}, a preempted job goes to the {})", quanta,
-                           scheduling::to_string(c.preempted_to));
-    }
-    }
-    return "?";
-}
-
-// The schedule as data: the JSON document of --format json, and the fields of the "result" event.
-// J is nlohmann::ordered_json for the document (keys in the order the chapter README documents) or
-// wb::Json for events.
-template <typename J>
-J schedule_data(const Schedule& s) {
-    J jobs = J::array();
-    for (const auto& r : s.jobs) {
-        J row;
-        row["id"] = r.job.id;
-        row["arrival"] = r.job.arrival;
-        row["length"] = r.job.length;
-        row["first_run"] = r.first_run;
-        row["finish"] = r.finish;
-        row["response"] = r.response;
-        row["turnaround"] = r.turnaround;
-        row["wait"] = r.wait;
-        jobs.push_back(std::move(row));
-    }
-    J timeline = J::array();
-    for (const auto& run : s.timeline) {
-        J row;
-        row["job"] = run.job;
-        row["start"] = run.start;
-        row["end"] = run.end;
-        row["level"] = run.level;
-        timeline.push_back(std::move(row));
-    }
-    J doc;
-    doc["policy"] = std::string(scheduling::to_string(s.policy));
-    doc["jobs"] = std::move(jobs);
-    J avg;
-    avg["response"] = s.avg.response;
-    avg["turnaround"] = s.avg.turnaround;
-    avg["wait"] = s.avg.wait;
-    doc["avg"] = std::move(avg);
-    doc["timeline"] = std::move(timeline);
-    doc["context_switches"] = s.context_switches;
-    return doc;
-}
-
-// The parameters of a run, as event fields.
-wb::Json config_data(const Config& c) {
-    wb::Json f = {{"policy", std::string(scheduling::to_string(c.policy))}};
-    if (c.policy == Policy::rr) f["quantum"] = c.quantum;
-    if (c.policy == Policy::mlfq) {
-        f["quanta"] = c.quanta;
-        f["preempted_to"] = std::string(scheduling::to_string(c.preempted_to));
-    }
-    return f;
-}
-
-// One character per MLFQ level in the chart: 0-9, then a-f (there are at most 16 levels).
-char level_mark(int level) { return "0123456789abcdef"[std::clamp(level, 0, 15)]; }
-
-// The Gantt chart: one row per job, one column per time unit (or per k units when the schedule
-// is longer than 100). '#' (or the MLFQ level) while the job runs, '.' while it is ready and
-// waiting, blank before it arrives and after it finishes.
-//
-//     time    0    5    10
-//             |----|----|
-//     job 0   ########
-//     job 1   ........#
-//
-// Drawn from the fields of the "gantt" event only, so the chart shows what the JSON carries: the
-// title from `label` and `jobs`, the arrivals from `jobs` (ARRIVAL:LENGTH, job i is the i-th), the
-// bars from `timeline` (a job finishes at the end of its last run).
-std::string gantt_chart(const wb::Json& fields) {
-    const auto jobs = scheduling::parse_jobs(fields.at("jobs").get<std::string>());
-    const wb::Json& timeline = fields.at("timeline");
-    const std::string title =
-        fmt::format("{} - jobs {}", fields.at("label").get<std::string>(), fields.at("jobs").get<std::string>());
-    std::vector<Time> finish(jobs.size(), 0);
-    for (const auto& run : timeline) {
-        auto& f = finish.at(run.at("job").get<std::size_t>());
-        f = std::max(f, run.at("end").get<Time>());
-    }
-    const Time end = timeline.back().at("end").get<Time>();
-    const Time k = std::max<Time>(1, (end + 99) / 100);  // time units per column
-    const auto columns = static_cast<std::size_t>((end + k - 1) / k);
-    const auto column_of = [k](Time t) { return static_cast<std::size_t>(t / k); };
-    const bool levels = fields.at("policy").get<std::string>() == scheduling::to_string(Policy::mlfq);
-
-    std::size_t label_width = 0;
-    for (const auto& job : jobs) label_width = std::max(label_width, fmt::format("job {}", job.id).size());
-    label_width += 3;
-
-    // The time axis: a label every 5 columns (10 when wide), and a ruler under it.
-    const std::size_t step = columns <= 60 ? 5 : 10;
-    std::string labels = fmt::format("{:<{}}", "time", label_width);
-    std::string ruler(label_width, ' ');
-    for (std::size_t c = 0; c < columns; ++c) {
-        ruler += c % step == 0 ? '|' : '-';
-        if (c % step == 0) {
-            const std::size_t at = label_width + c;
-            labels.resize(std::max(labels.size(), at), ' ');
-            if (labels.size() == at) labels += std::to_string(static_cast<Time>(c) * k);
-        }
-    }
-
-    std::string out = title + "\n" + labels + "\n" + ruler + "\n";
-    for (const auto& job : jobs) {
-        const Time job_finish = finish.at(static_cast<std::size_t>(job.id));
-        std::string row(columns, ' ');
-        // Ready from its arrival to its finish...
-        for (std::size_t c = column_of(job.arrival); c < columns && static_cast<Time>(c) * k < job_finish; ++c) {
-            row[c] = '.';
-        }
-        // ...except where it runs.
-        for (const auto& run : timeline) {
-            if (run.at("job").get<int>() != job.id) continue;
-            const Time run_end = run.at("end").get<Time>();
-            for (std::size_t c = column_of(run.at("start").get<Time>());
-                 c < columns && static_cast<Time>(c) * k < run_end; ++c) {
-                row[c] = levels ? level_mark(run.at("level").get<int>()) : '#';
-            }
-        }
-        row.erase(row.find_last_not_of(' ') + 1);
-        out += fmt::format("{:<{}}{}\n", fmt::format("job {}", job.id), label_width, row);
-    }
-    out += levels ? "0, 1, 2...: running at that level (0 = the top queue)   .: ready, waiting"
-                  : "#: running   .: ready, waiting";
-    if (k > 1) out += fmt::format("   (1 column = {} time units)", k);
-    return out;
-}
-
-// The table of per-job numbers and their averages. "ta/len" is turnaround divided by length
-// (what Chinese textbooks call 带权周转时间, weighted turnaround): 1.00 means the job never waited;
-// it is the fairest way to see whom a policy favours.
-//
-// Drawn from the fields of the "result" event only (the --format json document): every number in
-// the table is one of its numbers, or ta/len computed from them.
-std::string result_table(const wb::Json& fields) {
-    const std::vector<std::string> header = {"job", "arrival", "length", "first run", "finish",
-                                             "response", "turnaround", "wait", "ta/len"};
-    std::vector<std::vector<std::string>> rows;
-    double stretch_sum = 0;
-    const auto number = [](const wb::Json& row, const char* key) { return std::to_string(row.at(key).get<Time>()); };
-    for (const auto& r : fields.at("jobs")) {
-        const double ratio = static_cast<double>(r.at("turnaround").get<Time>()) /
-                             static_cast<double>(r.at("length").get<Time>());
-        stretch_sum += ratio;
-        rows.push_back({number(r, "id"), number(r, "arrival"), number(r, "length"), number(r, "first_run"),
-                        number(r, "finish"), number(r, "response"), number(r, "turnaround"), number(r, "wait"),
-                        fmt::format("{:.2f}", ratio)});
-    }
-    const auto n = static_cast<double>(fields.at("jobs").size());
-    const wb::Json& avg = fields.at("avg");
-    rows.push_back({"average", "", "", "", "", fmt::format("{:.2f}", avg.at("response").get<double>()),
-                    fmt::format("{:.2f}", avg.at("turnaround").get<double>()),
-                    fmt::format("{:.2f}", avg.at("wait").get<double>()), fmt::format("{:.2f}", stretch_sum / n)});
-
-    // Right-aligned columns as wide as their widest cell; the first column left-aligned.
-    std::vector<std::size_t> width(header.size());
-    for (std::size_t c = 0; c < header.size(); ++c) {
-        width[c] = header[c].size();
-        for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
-    }
-    const auto line = [&](const std::vector<std::string>& cells) {
-        std::string text = fmt::format("{:<{}}", cells[0], width[0]);
-        for (std::size_t c = 1; c < cells.size(); ++c) text += fmt::format("  {:>{}}", cells[c], width[c]);
-        return text + "\n";
-    };
-    std::string out = line(header);
-    for (const auto& row : rows) out += line(row);
-    out += fmt::format("context switches: {}", fields.at("context_switches").get<Time>());
-    return out;
-}
-
-// Simulates `jobs` under `config` and shows the result: the chart, then the table. Both are
-// events ("gantt", "result") whose fields carry the same content as data.
-Schedule show(const std::vector<Job>& jobs, const Config& config) {
-    const Schedule s = scheduling::simulate(jobs, config);
-    const std::string label = describe(config);
-    const std::string job_list = scheduling::format_jobs(jobs);
-
-    wb::Json chart = config_data(config);
-    chart["label"] = label;
-    chart["jobs"] = job_list;
-    chart["timeline"] = schedule_data<wb::Json>(s)["timeline"];
-    std::string chart_text = gantt_chart(chart);
-    wb::emit_block("gantt", std::move(chart), chart_text);
-
-    wb::Json result = schedule_data<wb::Json>(s);
-    result.update(config_data(config));
-    result["label"] = label;
-    std::string table_text = result_table(result);
-    wb::emit_block("result", std::move(result), table_text);
-    return s;
-}
-
-// A small comparison table: one line per run, as an event "comparison".
-struct Compared {
-    std::string name;
-    Schedule schedule;
-};
-
-void compare(const std::vector<Compared>& runs) {
-    std::size_t name_width = 6;
-    for (const auto& r : runs) name_width = std::max(name_width, r.name.size());
-    wb::Json rows = wb::Json::array();
-    for (const auto& r : runs) {
-        const auto& s = r.schedule;
-        rows.push_back({{"name", r.name},
-                        {"avg", {{"response", s.avg.response}, {"turnaround", s.avg.turnaround}, {"wait", s.avg.wait}}},
-                        {"context_switches", s.context_switches}});
-    }
-    // The text from the rows, so the table shows exactly the numbers the event carries.
-    std::string text = fmt::format("{:<{}}  {:>12}  {:>14}  {:>8}  {:>16}\n", "policy", name_width, "avg response",
-                                   "avg turnaround", "avg wait", "context switches");
-    for (const auto& row : rows) {
-        const wb::Json& avg = row.at("avg");
-        text += fmt::format("{:<{}}  {:>12.2f}  {:>14.2f}  {:>8.2f}  {:>16}\n", row.at("name").get<std::string>(),
-                            name_width, avg.at("response").get<double>(), avg.at("turnaround").get<double>(),
-                            avg.at("wait").get<double>(), row.at("context_switches").get<Time>());
-    }
-    text.pop_back();
-    wb::emit_block("comparison", {{"rows", std::move(rows)}}, text);
-}
-
-Config fifo() { return Config{Policy::fifo}; }
-Config sjf() { return Config{Policy::sjf}; }
-Config rr(Time quantum) {
-    Config c{Policy::rr};
-    c.quantum = quantum;
-    return c;
-}
+// The policies as the demos configure them.
+Config fifo() { return {.policy = Policy::fifo}; }
+Config sjf() { return {.policy = Policy::sjf}; }
+Config rr(Time quantum) { return {.policy = Policy::rr, .quantum = quantum}; }
 Config mlfq(std::vector<Time> quanta, PreemptedTo preempted_to = PreemptedTo::tail) {
-    Config c{Policy::mlfq};
-    c.quanta = std::move(quanta);
-    c.preempted_to = preempted_to;
-    return c;
+    return {.policy = Policy::mlfq, .quanta = std::move(quanta), .preempted_to = preempted_to};
 }
-
-// The numbers of job `id` in a schedule (jobs are sorted by id, ids are 0..n-1 here).
-const scheduling::JobResult& job(const Schedule& s, int id) { return s.jobs.at(static_cast<std::size_t>(id)); }
-
-// Turnaround divided by length (the table's "ta/len").
-double stretch(const scheduling::JobResult& r) {
-    return static_cast<double>(r.turnaround) / static_cast<double>(r.job.length);
-}
-
-// An option setter that names its option in the error message: "--jobs: length 'x' is not ...".
-template <typename Parse>
-std::function<void(std::string_view)> option_setter(std::string name, Parse parse) {
-    return [name = std::move(name), parse](std::string_view value) {
-        try {
-            parse(value);
-        } catch (const std::invalid_argument& e) {
-            throw std::invalid_argument(fmt::format("--{}: {}", name, e.what()));
-        }
-    };
-}
-
-// =============================================================================================
-// The demos, in the seed's order.
-// =============================================================================================
 
 // Demo 1 - FCFS (seed: "FCFS算法比较有利于长作业, 而不利于短作业").
 // One long job and two short ones, all arriving at time 0. FIFO runs them in the order they came:
@@ -437,139 +159,9 @@ void demo_mlfq_preempted() {
         job(tail, 1).finish, job(tail, 0).finish, job(head, 0).finish, job(head, 1).finish));
 }
 
-// =============================================================================================
-// One simulation of your own: --policy and friends (custom_main).
-// =============================================================================================
-
-// What the command line asked for. Each option only records its value; custom_main checks how
-// they combine, once they are all known.
-struct Request {
-    std::optional<Policy> policy;
-    std::optional<Time> quantum;
-    std::optional<std::vector<Time>> quanta;
-    std::optional<int> levels;
-    std::optional<std::vector<Job>> jobs;
-    std::optional<int> count;
-    std::optional<PreemptedTo> preempted_to;
-};
-Request request;
-std::string program = "01-scheduling";
-
-// A usage error found after parsing: the driver's format, exit status 2.
-int usage_error(const std::string& problem) {
-    const std::string text = fmt::format("{}: {}\ntry '{} --help'\n", program, problem, program);
-    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, text.data(), text.size());
-    return 2;
-}
-
-void warn(const std::string& problem) {
-    const std::string text = fmt::format("{}: warning: {}\n", program, problem);
-    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, text.data(), text.size());
-}
-
-// Generated jobs (--count N): lengths 1-10, arrivals spread over 0 to 3(N-1), drawn from the
-// random stream (seed, 0) so that the same --seed gives the same jobs; numbered in arrival order.
-std::vector<Job> generate_jobs(int count) {
-    wb::Random random = wb::random_stream(0);
-    std::vector<Job> jobs;
-    for (int i = 0; i < count; ++i) {
-        const Time arrival = random.uniform_int(0, 3 * (count - 1));
-        const Time length = random.uniform_int(1, 10);
-        jobs.push_back(Job{0, arrival, length});
-    }
-    std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.arrival < b.arrival; });
-    for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i].id = static_cast<int>(i);
-    return jobs;
-}
-
-std::optional<int> simulation_main() {
-    const bool json = wb::output_config().format == wb::Format::json;
-    const Request& r = request;
-    if (!r.policy) {
-        // No --policy: the demos run, and the simulation options would be silently ignored.
-        if (r.quantum || r.quanta || r.levels || r.jobs || r.count || r.preempted_to) {
-            return usage_error("--quantum, --quanta, --levels, --jobs, --count and --preempted-to need --policy");
-        }
-        if (json) return usage_error("--format json needs --policy (one simulation, one document)");
-        return std::nullopt;
-    }
-    if (r.jobs && r.count) return usage_error("give either --jobs or --count, not both");
-
-    // The configuration, with the defaults: RR slice 1; MLFQ 3 levels, top slice 1, doubling.
-    Config config;
-    config.policy = *r.policy;
-    const auto ignored = [&](bool given, const char* option) {
-        if (given) warn(fmt::format("{} has no effect with --policy {}", option, scheduling::to_string(config.policy)));
-    };
-    if (config.policy == Policy::rr) {
-        config.quantum = r.quantum.value_or(1);
-    } else {
-        ignored(r.quantum && config.policy != Policy::mlfq, "--quantum");
-    }
-    if (config.policy == Policy::mlfq) {
-        if (r.quanta && r.quantum) return usage_error("give either --quantum (doubled per level) or --quanta, not both");
-        if (r.quanta && r.levels && static_cast<std::size_t>(*r.levels) != r.quanta->size()) {
-            return usage_error(fmt::format("--levels {} but --quanta lists {} slices", *r.levels, r.quanta->size()));
-        }
-        config.quanta = r.quanta ? *r.quanta : scheduling::doubling_quanta(r.quantum.value_or(1), r.levels.value_or(3));
-        config.preempted_to = r.preempted_to.value_or(PreemptedTo::tail);
-    } else {
-        ignored(r.quanta.has_value(), "--quanta");
-        ignored(r.levels.has_value(), "--levels");
-        ignored(r.preempted_to.has_value(), "--preempted-to");
-    }
-    const std::vector<Job> jobs = r.jobs ? *r.jobs : generate_jobs(r.count.value_or(3));
-
-    const Schedule s = scheduling::simulate(jobs, config);
-    if (json) {
-        // --format json: exactly one document on stdout, nothing else.
-        wb::write_stdout(schedule_data<nlohmann::ordered_json>(s).dump(2) + "\n");
-        return 0;
-    }
-
-    // Echo the arguments first, as the OSTEP simulators do, so a transcript says how it was made.
-    // Each argument is shown as text ("ARG quanta 1,2,4") and kept as data in the event's fields.
-    std::vector<std::pair<std::string, wb::Json>> args = {{"policy", scheduling::to_string(config.policy)}};
-    if (r.jobs) {
-        args.emplace_back("jobs", scheduling::format_jobs(jobs));
-    } else {
-        args.emplace_back("seed", wb::seed());
-        args.emplace_back("count", jobs.size());
-    }
-    if (config.policy == Policy::rr) args.emplace_back("quantum", config.quantum);
-    if (config.policy == Policy::mlfq) {
-        args.emplace_back("levels", config.quanta.size());
-        args.emplace_back("quanta", config.quanta);
-        args.emplace_back("preempted_to", scheduling::to_string(config.preempted_to));
-    }
-    wb::Json fields = wb::Json::object();
-    for (const auto& [name, value] : args) fields[name] = value;
-    // The text from the fields, in the order of the arguments.
-    std::string text;
-    for (const auto& [name, unused] : args) {
-        const wb::Json& value = fields.at(name);
-        std::string shown;
-        if (value.is_string()) {
-            shown = value.get<std::string>();
-        } else if (value.is_array()) {
-            for (const auto& v : value) shown += (shown.empty() ? "" : ",") + v.dump();
-        } else {
-            shown = value.dump();
-        }
-        text += fmt::format("{}ARG {} {}", text.empty() ? "" : "\n", name, shown);
-    }
-    wb::emit_block("args", std::move(fields), text);
-    show(jobs, config);
-    return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc > 0 && argv[0] != nullptr) {
-        program = argv[0];
-        if (const auto slash = program.rfind('/'); slash != std::string::npos) program.erase(0, slash + 1);
-    }
     return wb::run_chapter(argc, argv, wb::Chapter{
         .id = "01-scheduling",
         .title = "Scheduling",
@@ -586,28 +178,9 @@ int main(int argc, char** argv) {
             {"mlfq", "MLFQ: short jobs finish fast without anyone knowing lengths", demo_mlfq},
             {"mlfq-preempted", "MLFQ: the preempted job to the tail (seed) or the head (OSTEP)", demo_mlfq_preempted},
         },
-        .options = {
-            {"policy", "P", "run one simulation: fifo, sjf, rr or mlfq (instead of the demos)",
-             option_setter("policy", [](std::string_view v) { request.policy = scheduling::parse_policy(v); })},
-            {"jobs", "LIST", "the jobs: LEN,LEN,... (all arriving at 0) or ARRIVAL:LEN,...",
-             option_setter("jobs", [](std::string_view v) { request.jobs = scheduling::parse_jobs(v); })},
-            {"count", "N", "generate N jobs from --seed (lengths 1-10, arrivals 0-3(N-1); default 3)",
-             [](std::string_view v) {
-                 request.count = static_cast<int>(wb::parse_int(v, "count", 1, scheduling::max_jobs));
-             }},
-            {"quantum", "Q", "RR: the time slice (default 1); MLFQ: the top slice, doubled per level",
-             [](std::string_view v) { request.quantum = wb::parse_int(v, "quantum", 1, scheduling::max_quantum); }},
-            {"levels", "N", "MLFQ: the number of queues (default 3)",
-             [](std::string_view v) {
-                 request.levels = static_cast<int>(wb::parse_int(v, "levels", 1, scheduling::max_levels));
-             }},
-            {"quanta", "LIST", "MLFQ: the slice of each queue, top first, e.g. 1,2,4",
-             option_setter("quanta", [](std::string_view v) { request.quanta = scheduling::parse_quanta(v); })},
-            {"preempted-to", "END", "MLFQ: where a preempted job goes: tail (default, the seed) or head (OSTEP)",
-             option_setter("preempted-to",
-                           [](std::string_view v) { request.preempted_to = scheduling::parse_preempted_to(v); })},
-        },
-        .custom_main = simulation_main,
-        .json_document = true,
+        // One simulation of your own (--policy ...) instead of the demos: single_run.cpp.
+        .options = ch01::single_run_options(),
+        .formats = {wb::Format::text, wb::Format::jsonl, wb::Format::json},
+        .mode = ch01::single_run,
     });
 }

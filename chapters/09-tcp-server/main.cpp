@@ -309,7 +309,7 @@ std::optional<int> port_in_use(std::uint16_t port) {
     return 2;
 }
 
-std::optional<int> custom_main() {
+std::optional<int> serve_or_client() {
     if (g_client) {
         if (g_port == 0) {
             const std::string msg = "09-tcp-server: --client needs the server's --port\ntry '09-tcp-server --help'\n";
@@ -382,6 +382,6 @@ int main(int argc, char** argv) {
                  ch09::g_idle_timeout = s;
              }},
         },
-        .custom_main = custom_main,
+        .mode = serve_or_client,
     });
 }

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -51,6 +52,37 @@ bool is_spawned_child() noexcept { return std::getenv("WORKBOOK_SPAWN") != nullp
 
 namespace {
 
+// The name run_chapter was started under, for usage_error() and warn().
+std::string g_program = "chapter";
+
+void write_stderr(const std::string& text) noexcept {
+    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, text.data(), text.size());
+}
+
+std::string usage_text(const std::string& prog, std::string_view problem) {
+    return fmt::format("{}: {}\ntry '{} --help'\n", prog, problem, prog);
+}
+
+}  // namespace
+
+int usage_error(std::string_view problem) noexcept {
+    try {
+        write_stderr(usage_text(g_program, problem));
+    } catch (...) {
+        // Out of memory while formatting: the exit status still says what happened.
+    }
+    return 2;
+}
+
+void warn(std::string_view problem) noexcept {
+    try {
+        write_stderr(fmt::format("{}: warning: {}\n", g_program, problem));
+    } catch (...) {
+    }
+}
+
+namespace {
+
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
@@ -65,6 +97,25 @@ struct Settings {
     std::string trace;
     int color = -1;  // -1 auto, 0 off, 1 on
 };
+
+// The name --format F gives a format, and how --help describes it.
+std::string_view format_name(Format f) {
+    switch (f) {
+    case Format::text: return "text";
+    case Format::jsonl: return "jsonl";
+    case Format::json: return "json";
+    }
+    return "?";
+}
+
+std::string_view format_help(Format f) {
+    switch (f) {
+    case Format::text: return "text (default)";
+    case Format::jsonl: return "jsonl (one JSON event per line)";
+    case Format::json: return "json (one document)";
+    }
+    return "?";
+}
 
 std::string program_name(const char* argv0) {
     std::string name = argv0 != nullptr ? argv0 : "chapter";
@@ -86,8 +137,9 @@ void print_help(const std::string& prog, const Chapter& ch) {
          "                      times stay logical. Default from WORKBOOK_TIME_SCALE when set.\n";
     h += "  --seed N            seed of every random choice (default 1); child i draws from\n"
          "                      stream (seed, i), so values do not depend on scheduling\n";
-    h += fmt::format("  --format F          text (default), jsonl (one JSON event per line){}\n",
-                     ch.json_document ? ", json (one document)" : "");
+    std::string formats;
+    for (const Format f : ch.formats) formats += fmt::format("{}{}", formats.empty() ? "" : ", ", format_help(f));
+    h += fmt::format("  --format F          {}\n", formats);
     h += "  --trace FILE        also write Chrome trace-event JSON (open in ui.perfetto.dev)\n";
     h += "  --color, --no-color colour the text output (default: only on a terminal, never\n"
          "                      when NO_COLOR is set)\n";
@@ -165,16 +217,16 @@ Settings parse(int argc, char** argv, const Chapter& ch) {
                 s.seed = static_cast<std::uint64_t>(parse_int(value(), name, 0, (1LL << 62)));
             } else if (name == "format") {
                 const std::string f = value();
-                if (f == "text") {
-                    s.format = Format::text;
-                } else if (f == "jsonl") {
-                    s.format = Format::jsonl;
-                } else if (f == "json" && ch.json_document) {
-                    s.format = Format::json;
-                } else {
-                    throw UsageError(fmt::format("--format must be text or jsonl{}, got '{}'",
-                                                 ch.json_document ? " or json" : "", f));
+                const auto named = std::find_if(ch.formats.begin(), ch.formats.end(),
+                                                [&](Format offered) { return format_name(offered) == f; });
+                if (named == ch.formats.end()) {
+                    std::string names;
+                    for (const Format offered : ch.formats) {
+                        names += fmt::format("{}{}", names.empty() ? "" : " or ", format_name(offered));
+                    }
+                    throw UsageError(fmt::format("--format must be {}, got '{}'", names, f));
                 }
+                s.format = *named;
             } else if (name == "trace") {
                 s.trace = value();
                 check_trace_path(s.trace);
@@ -262,6 +314,7 @@ void keep_standard_descriptors() {
 
 int run_chapter(int argc, char** argv, const Chapter& ch) {
     const std::string prog = program_name(argc > 0 ? argv[0] : nullptr);
+    g_program = prog;
     try {
         keep_standard_descriptors();
     } catch (const std::exception& e) {
@@ -279,9 +332,7 @@ int run_chapter(int argc, char** argv, const Chapter& ch) {
     try {
         settings = parse(argc, argv, ch);
     } catch (const std::exception& e) {
-        const std::string msg = fmt::format("{}: {}\ntry '{} --help'\n", prog, e.what(), prog);
-        [[maybe_unused]] const auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
-        return 2;
+        return usage_error(e.what());
     }
     if (settings.help) {
         print_help(prog, ch);
@@ -298,13 +349,11 @@ int run_chapter(int argc, char** argv, const Chapter& ch) {
         configure(settings);
         detail::install_signal_handlers();
         if (ch.module_level) ch.module_level();
-        std::optional<int> custom;
-        if (ch.custom_main) custom = ch.custom_main();
-        if (!custom) {
+        std::optional<int> mode_status;
+        if (ch.mode) mode_status = ch.mode();
+        if (!mode_status) {
             if (settings.format == Format::json) {
-                const std::string msg = fmt::format("{}: --format json is for single runs (see --help)\n", prog);
-                [[maybe_unused]] const auto n = ::write(STDERR_FILENO, msg.data(), msg.size());
-                return 2;
+                return usage_error("--format json: nothing in this run prints a document (see --help)");
             }
             emit("run.begin",
                  {{"chapter", ch.id}, {"seed", settings.seed}, {"time_scale", settings.time_scale}},
@@ -324,7 +373,7 @@ int run_chapter(int argc, char** argv, const Chapter& ch) {
             emit("run.end", {{"chapter", ch.id}}, {});
         }
         if (!settings.trace.empty()) write_trace(settings.trace);
-        return custom.value_or(0);
+        return mode_status.value_or(0);
     } catch (const ExitProcess& e) {
         // exit_process(N) in the main program: end like sys.exit(N), children cleaned up.
         try {

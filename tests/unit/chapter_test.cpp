@@ -257,6 +257,36 @@ TEST_CASE("bad options: exit 2, nothing on stdout, one line naming the problem o
     }
 }
 
+TEST_CASE("a chapter's mode runs instead of the demos, or lets them run", "[chapter][cli]") {
+    const std::string prog = fixture_name();
+    SECTION("its exit status is the program's, and no demo runs") {
+        const auto r = run({"--mode-exit", "3", "--format", "jsonl"});
+        INFO(r.err);
+        CHECK(r.exit_code == 3);
+        REQUIRE(r.jsonl_ok);
+        CHECK(harness::select(r.events, "module_level").size() == 1);  // before the mode
+        CHECK(harness::select(r.events, "mode.ran").size() == 1);
+        CHECK(harness::select(r.events, "run.begin").empty());
+        CHECK(demos_run(r.events).empty());
+        CHECK(r.leftovers.empty());
+    }
+    SECTION("usage_error: the driver's usage message, exit 2, no demo") {
+        const auto r = run({"--mode-misuse", "--demo", "hello", "--format", "jsonl"});
+        CHECK(r.exit_code == 2);
+        REQUIRE(r.jsonl_ok);
+        CHECK(demos_run(r.events).empty());  // stdout has only what module_level printed
+        CHECK(r.err == prog + ": --mode-misuse: options that do not go together\ntry '" + prog + " --help'\n");
+        CHECK(r.leftovers.empty());
+    }
+    SECTION("warn: one line on stderr, and the demos still run") {
+        const auto r = run({"--mode-warn", "--demo", "hello", "--format", "jsonl"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err == prog + ": warning: --mode-warn: a warning, and the run goes on\n");
+        REQUIRE(r.jsonl_ok);
+        CHECK(demos_run(r.events) == std::vector<std::string>{"hello"});
+    }
+}
+
 TEST_CASE("the time scale: WORKBOOK_TIME_SCALE sets the default, --time-scale overrides it", "[chapter][cli]") {
     auto scale_of = [](const harness::Result& r) {
         INFO(r.err);

@@ -14,12 +14,16 @@
 // With --hold-sigint, SIGINT stays blocked (as inherited from the test) until the sleepers have
 // been started, so a test's SIGINT always lands while the children rest: it never depends on how
 // fast the program started. Without it, module_level unblocks SIGINT.
+//
+// The chapter's mode (wb::Chapter::mode) does what --mode-exit, --mode-misuse and --mode-warn ask,
+// so the tests can see a mode replace the demos, report a usage error and warn.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,6 +43,19 @@ long long g_lines = 1000;
 double g_rest = 1.0;
 bool g_hold_sigint = false;
 bool g_fail = false;
+std::optional<int> g_mode_exit;  // --mode-exit N: the mode runs instead of the demos, exit status N
+bool g_mode_misuse = false;      // --mode-misuse: the mode finds options that do not go together
+bool g_mode_warn = false;        // --mode-warn: the mode warns, and the demos run
+
+std::optional<int> fixture_mode() {
+    if (g_mode_warn) wb::warn("--mode-warn: a warning, and the run goes on");
+    if (g_mode_misuse) return wb::usage_error("--mode-misuse: options that do not go together");
+    if (g_mode_exit) {
+        wb::emit("mode.ran", {{"status", *g_mode_exit}}, "the mode ran instead of the demos");
+        return *g_mode_exit;
+    }
+    return std::nullopt;
+}
 
 void unblock_sigint() {
     sigset_t set;
@@ -198,6 +215,10 @@ int main(int argc, char** argv) {
              [](std::string_view) { g_hold_sigint = true; }},
             {"fail", "", "the sleepers demo throws once its children have started",
              [](std::string_view) { g_fail = true; }},
+            {"mode-exit", "N", "the mode runs instead of the demos and exits with N (0-100)",
+             [](std::string_view v) { g_mode_exit = static_cast<int>(wb::parse_int(v, "mode-exit", 0, 100)); }},
+            {"mode-misuse", "", "the mode reports a usage error", [](std::string_view) { g_mode_misuse = true; }},
+            {"mode-warn", "", "the mode warns, then the demos run", [](std::string_view) { g_mode_warn = true; }},
         },
         .entry_points = {{"entry", entry}},
         .module_level = [] {
@@ -205,5 +226,6 @@ int main(int argc, char** argv) {
             wb::emit("module_level", {{"pid", static_cast<long>(::getpid())}, {"name", wb::current_process().name}},
                      "module level runs");
         },
+        .mode = fixture_mode,
     });
 }
