@@ -9,11 +9,11 @@
 // and a buyer killed while it holds the lock (the seed's terminate() warning: "如果p还保存了一个锁
 // 那么也将不会被释放,进而导致死锁").
 #include <fcntl.h>
-#include <sys/types.h>
-#include <unistd.h>
+
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -29,16 +29,18 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "wb/atomic_file.hpp"
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
 #include "wb/error.hpp"
 #include "wb/event.hpp"
+#include "wb/fd.hpp"
 #include "wb/lock.hpp"
 #include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
-#include "wb/semaphore.hpp"
 #include "wb/shared_memory.hpp"
+#include "wb/start_gate.hpp"
 #include "wb/temp_directory.hpp"
 #include "wb/timeline.hpp"
 
@@ -52,8 +54,11 @@ constexpr double kNetworkDelay = 0.2;    // time.sleep(0.2), twice in buy()
 constexpr double kArrivalGap = 0.2;      // buyers reach the ticket window this far apart (seeded order)
 constexpr double kPlainLockTimeout = 2;  // how long the next buyer waits for a lock whose holder died
 constexpr double kKillAfter = 0.5;       // main lets the next buyer wait this long, then kills the holder
-constexpr double kSafety = 300;          // waits that only a broken program would ever exhaust
 constexpr int kHold = 1;                 // lock-basics: main keeps the key this long
+
+// Waits that only a broken program would ever exhaust: 300 logical seconds, but never less than
+// 30 s of real time, so that a tiny --time-scale does not make them fire on a healthy run.
+double safety() { return wb::clock::safety_timeout(300, std::chrono::seconds(30)); }
 
 int g_tickets = 1;  // --tickets N: the count a new db.json starts with (the seed's db holds 1)
 
@@ -88,38 +93,12 @@ private:
     std::string kind_;
 };
 
-// Closes a descriptor on every path.
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    void close() {
-        wb::check(::close(std::exchange(fd_, -1)), "close");
-    }
-
-private:
-    int fd_;
-};
-
 // The whole file, or nothing when it does not exist.
 std::optional<std::string> read_text(const fs::path& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) return std::nullopt;
-    FileDescriptor file(wb::check(fd, "open"));
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(file.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (wb::check(n, "read") == 0) break;
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return text;
+    const wb::UniqueFd file(wb::check(fd, "open"));
+    return wb::read_all(file.get());
 }
 
 // json.load + ticket_dic['count'], with a clear message for each way it can fail.
@@ -144,35 +123,6 @@ int read_count(const fs::path& db) {
     return parse_count(*text);
 }
 
-// Writes `content` to db.json atomically: a fresh temporary file .db.json.XXXXXX next to it
-// (mkstemp: every writer gets its own), write, fsync, rename over db.json. `half_written`, if
-// given, runs after the first half has been written - chapter 10 uses it to stop (and kill) a
-// buyer in the middle of a write.
-void write_text_atomically(const fs::path& db, const std::string& content,
-                           const std::function<void()>& half_written = {}) {
-    std::string name = (db.parent_path() / ".db.json.XXXXXX").string();
-    FileDescriptor file(wb::check(::mkostemp(name.data(), O_CLOEXEC), "mkstemp"));
-    try {
-        const auto write_all = [&](std::string_view bytes) {
-            while (!bytes.empty()) {
-                const ssize_t n = ::write(file.get(), bytes.data(), bytes.size());
-                if (n < 0 && errno == EINTR) continue;
-                bytes.remove_prefix(static_cast<std::size_t>(wb::check(n, "write")));
-            }
-        };
-        const std::size_t half = content.size() / 2;
-        write_all(std::string_view(content).substr(0, half));
-        if (half_written) half_written();
-        write_all(std::string_view(content).substr(half));
-        wb::check(::fsync(file.get()), "fsync");  // the bytes are on disk before the name points at them
-        file.close();
-        wb::check(::rename(name.c_str(), db.c_str()), "rename");  // the one step readers can see
-    } catch (...) {
-        ::unlink(name.c_str());
-        throw;
-    }
-}
-
 std::string count_json(int count) { return Json{{"count", count}}.dump(); }
 
 // db.json now holds `count`: the event says so with the content that was written.
@@ -181,8 +131,12 @@ void emit_created(int count) {
              wb::from_fields("db.json created: {content}"));
 }
 
-void write_count(const fs::path& db, int count, const std::function<void()>& half_written = {}) {
-    write_text_atomically(db, count_json(count), half_written);
+// Writes db.json atomically (wb/atomic_file.hpp): a fresh temporary file .db.json.XXXXXX beside
+// it (every writer gets its own), write, fsync, rename over db.json. `half_written`, if given,
+// runs after the first half has been written - chapter 10 uses it to stop (and kill) a buyer in
+// the middle of a write.
+void write_count(const fs::path& db, int count, const wb::HalfWrittenHook& half_written = {}) {
+    wb::write_file_atomically(db, count_json(count), half_written);
 }
 
 // The ticket office of one demo: a private directory under $TMPDIR holding db.json. It is a
@@ -230,24 +184,6 @@ struct Sale {
     std::atomic<int> no_ticket;
     std::atomic<int> timed_out;            // killed-holder demo: buyers that gave up on the lock
     std::atomic<int> found_owner_dead;     // ... acquisitions that were told the holder had died
-};
-
-// A one-shot gathering point across processes: each buyer arrive()s, main waits until all have
-// (counting the permits of a semaphore that starts at 0), then opens the gate for everyone (an
-// Event, which wakes every waiter in every process).
-struct Gate {
-    wb::Semaphore arrived{0};
-    wb::Event open;
-
-    void arrive_and_wait(const char* what) {
-        arrived.release();
-        if (!open.wait(kSafety)) throw std::runtime_error(fmt::format("the gate '{}' never opened", what));
-    }
-    void wait_for(int count, const char* what) {
-        for (int i = 0; i < count; ++i) {
-            if (!arrived.acquire(kSafety)) throw std::runtime_error(fmt::format("not everyone reached '{}'", what));
-        }
-    }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +271,7 @@ void demo_db_file() {
 
     // An atomic write, stopped half-way: the new bytes are in .db.json.XXXXXX, and db.json still
     // reads as the old, whole file. Only the rename at the end makes the new content visible.
-    write_count(office.db(), count + 4, [&] {
+    write_count(office.db(), count + 4, [&](const fs::path& /*temporary_file*/) {
         const int seen = read_count(office.db());
         wb::emit("db.read",
                  {{"file", "db.json"}, {"count", seen}, {"during_write", true}, {"content", count_json(seen)}},
@@ -348,7 +284,7 @@ void demo_db_file() {
     // Damaged files give a message that says what is wrong, never a crash.
     for (const std::string& bad : {std::string(R"({"count": )"), std::string(R"({"count": -2})"),
                                   std::string(R"({"tickets": 1})")}) {
-        write_text_atomically(office.db(), bad);
+        wb::write_file_atomically(office.db(), bad);
         try {
             (void)read_count(office.db());
         } catch (const DbError& e) {
@@ -383,7 +319,7 @@ void search(int i, const TicketOffice& office) {
 // `after_read` runs between the read and the decision (the no-lock demo waits there for the other
 // buyers); `half_written` runs in the middle of the write (the killed-holder demo stops there).
 void buy(int i, const TicketOffice& office, Sale& sale, const std::function<void()>& after_read = {},
-         const std::function<void()>& half_written = {}) {
+         const wb::HalfWrittenHook& half_written = {}) {
     int count = read_count(office.db());
     const Json fields = {{"buyer", i}, {"name", buyer_name(i)}, {"saw", count}};
     wb::Span span("buy", fields,
@@ -439,8 +375,8 @@ void repair(int i, const TicketOffice& office, Sale& sale) {
 struct Buyers {
     TicketOffice office{g_tickets, /*create_db=*/true};
     wb::Shared<Sale> sale;
-    Gate searched;             // everyone has searched: the window opens
-    wb::Event first_served;    // the first buyer in line is at the window
+    wb::StartGate searched{kBuyers};  // everyone has searched: the window opens
+    wb::Event first_served;           // the first buyer in line is at the window
     std::vector<wb::Process> processes;
 
     // body(i, now_served): what buyer i does at the window. It calls now_served() as soon as it
@@ -457,9 +393,9 @@ struct Buyers {
         for (int i = 0; i < kBuyers; ++i) {
             processes.emplace_back([this, body, i, p = place[static_cast<std::size_t>(i)]] {
                 search(i, office);
-                searched.arrive_and_wait("searched");
+                if (!searched.arrive_and_wait(safety())) throw std::runtime_error("the window never opened");
                 if (p > 0) {
-                    if (!first_served.wait(kSafety)) throw std::runtime_error("the first buyer was never served");
+                    if (!first_served.wait(safety())) throw std::runtime_error("the first buyer was never served");
                     wb::clock::sleep(p * kArrivalGap);
                 }
                 body(i, [this, p] {
@@ -473,10 +409,10 @@ struct Buyers {
         std::string order;
         for (int i = 0; i < kBuyers; ++i) line[static_cast<std::size_t>(place[static_cast<std::size_t>(i)])] = i;
         for (int b : line) order += fmt::format("{}{}", order.empty() ? "" : ", ", b);
-        searched.wait_for(kBuyers, "searched");
+        if (!searched.wait_until_ready(safety())) throw std::runtime_error("not every buyer has searched");
         wb::emit("window.open", {{"line", line}, {"order", order}},
                  wb::from_fields("everyone has searched: the window opens. In line (seeded): buyers {order}"));
-        searched.open.set();
+        searched.open();
     }
 
     void join_all() {
@@ -547,16 +483,18 @@ void demo_with_lock() {
 // ---------------------------------------------------------------------------------------------
 void demo_no_lock() {
     Buyers buyers;
-    Gate have_read;
+    wb::StartGate have_read(kBuyers);
     const std::size_t mark = wb::journal::mark();
     buyers.start([&](int i, const auto& now_served) {
         now_served();  // no lock to wait for: reaching the window is being served
-        buy(i, buyers.office, *buyers.sale, [&] { have_read.arrive_and_wait("have read"); });
+        buy(i, buyers.office, *buyers.sale, [&] {
+            if (!have_read.arrive_and_wait(safety())) throw std::runtime_error("main never let the buyers go on");
+        });
     });
-    have_read.wait_for(kBuyers, "have read");
+    if (!have_read.wait_until_ready(safety())) throw std::runtime_error("not every buyer has read");
     wb::emit("all_read", {{"buyers", kBuyers}},
              wb::from_fields("all {buyers} buyers have read the count and none has written: main lets them go on"));
-    have_read.open.set();
+    have_read.open();
     buyers.join_all();
     wb::show_timeline(mark, "Without the lock every purchase (b) overlaps every other:", {{"wait", 'w'}, {"buy", 'b'}});
     wb::note("Each buyer read the count, decided, and wrote count - 1 over the others' writes.\n"
@@ -576,22 +514,25 @@ void demo_no_lock() {
 //                repairs the data, and buys. buyer-2 afterwards finds an ordinary lock.
 // ---------------------------------------------------------------------------------------------
 
-// A buyer after the holder: waits for the lock at most `timeout`, repairs if told to.
-void next_buyer(int i, const TicketOffice& office, Sale& sale, wb::Lock& lock, wb::Event* waiting, double timeout) {
+// A buyer after the holder: waits for the lock at most `timeout` (none: only the safety net),
+// repairs if told to.
+void next_buyer(int i, const TicketOffice& office, Sale& sale, wb::Lock& lock, wb::Event* waiting,
+                std::optional<double> timeout) {
     wb::clock::Stopwatch watch;
-    // A real timeout is a field of the wait (and shown); kSafety is no timeout to speak of.
+    // A real timeout is a field of the wait (and shown); the safety net is no timeout to speak of.
     Json fields = {{"buyer", i}, {"name", buyer_name(i)}};
-    if (timeout < kSafety) fields["timeout"] = timeout;
+    if (timeout) fields["timeout"] = *timeout;
     wb::Span wait("wait", fields,
                   wb::from_fields(fields.contains("timeout") ? "{name} waits for the lock (at most {timeout:.0f} s)"
                                                              : "{name} waits for the lock"));
     if (waiting != nullptr) waiting->set();
-    const wb::AcquireResult got = lock.acquire(timeout);
+    const wb::AcquireResult got = lock.acquire(timeout.value_or(safety()));
     const double waited = watch.elapsed();
     if (!got) {
         wait.end(wb::from_fields("{name} gives up after {waited:.2f} s"), {{"acquired", false}, {"waited", waited}});
         sale.timed_out += 1;
-        wb::emit("lock.timeout", {{"buyer", i}, {"name", buyer_name(i)}, {"timeout", timeout}, {"waited", waited}},
+        wb::emit("lock.timeout",
+                 {{"buyer", i}, {"name", buyer_name(i)}, {"timeout", timeout.value_or(safety())}, {"waited", waited}},
                  wb::from_fields("{name}: no lock after {timeout:.0f} s - its holder is dead and a plain lock is "
                                  "never released. Without a timeout {name} would wait forever: the deadlock the "
                                  "seed warns about."));
@@ -626,21 +567,22 @@ void killed_holder(wb::Robustness robustness) {
         wb::emit("lock.acquired",
                  {{"buyer", 0}, {"name", buyer_name(0)}, {"previous_owner_died", guard.previous_owner_died()}},
                  wb::from_fields("{name} holds the lock"));
-        buy(0, office, *sale, {}, [&] {
+        buy(0, office, *sale, {}, [&](const fs::path& /*temporary_file*/) {
             wb::emit("stall", {{"buyer", 0}, {"name", buyer_name(0)}},
                      wb::from_fields("{name} has written half of the new db.json to a temp file, and stalls"));
             stalled.set();
-            wb::clock::sleep(kSafety);  // main kills it long before this ends
+            wb::clock::sleep(safety());  // main kills it long before this ends
         });
     });
     holder.set_name(buyer_name(0));
     holder.start();
-    if (!stalled.wait(kSafety)) throw std::runtime_error("buyer-0 never reached its write");
+    if (!stalled.wait(safety())) throw std::runtime_error("buyer-0 never reached its write");
 
-    wb::Process next([&] { next_buyer(1, office, *sale, lock, &waiting, robust ? kSafety : kPlainLockTimeout); });
+    wb::Process next([&] { next_buyer(1, office, *sale, lock, &waiting, 
+                                  robust ? std::nullopt : std::optional<double>(kPlainLockTimeout)); });
     next.set_name(buyer_name(1));
     next.start();
-    if (!waiting.wait(kSafety)) throw std::runtime_error("buyer-1 never started waiting");
+    if (!waiting.wait(safety())) throw std::runtime_error("buyer-1 never started waiting");
     wb::clock::sleep(kKillAfter);
 
     wb::emit("holder.kill", {{"victim", buyer_name(0)}, {"pid", *holder.pid()}},
@@ -654,7 +596,7 @@ void killed_holder(wb::Robustness robustness) {
 
     if (robust) {
         // The lock is usable again: the next buyer finds it released normally.
-        wb::Process later([&] { next_buyer(2, office, *sale, lock, nullptr, kSafety); });
+        wb::Process later([&] { next_buyer(2, office, *sale, lock, nullptr, std::nullopt); });
         later.set_name(buyer_name(2));
         later.start();
         later.join();
