@@ -8,247 +8,37 @@
 // does what the seed leaves out: a missing or corrupt file, a race that happens on every run,
 // and a buyer killed while it holds the lock (the seed's terminate() warning: "如果p还保存了一个锁
 // 那么也将不会被释放,进而导致死锁").
-#include <fcntl.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <cstdlib>
+// The ticket file, its office and the line of buyers are props, in ticket_office.cpp.
 #include <filesystem>
 #include <functional>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
-#include <fmt/core.h>
-#include <nlohmann/json.hpp>
-
+#include "ticket_office.hpp"
+#include "wb/atomic_file.hpp"
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
-#include "wb/error.hpp"
 #include "wb/event.hpp"
 #include "wb/lock.hpp"
 #include "wb/output.hpp"
 #include "wb/process.hpp"
-#include "wb/random.hpp"
-#include "wb/semaphore.hpp"
 #include "wb/shared_memory.hpp"
-#include "wb/temp_directory.hpp"
+#include "wb/start_gate.hpp"
 #include "wb/timeline.hpp"
 
 namespace {
 
+using namespace ch10;  // the ticket file, the office, the buyers: ticket_office.hpp
 namespace fs = std::filesystem;
-using Json = nlohmann::json;
 
-constexpr int kBuyers = 10;              // for i in range(10)
-constexpr double kNetworkDelay = 0.2;    // time.sleep(0.2), twice in buy()
-constexpr double kArrivalGap = 0.2;      // buyers reach the ticket window this far apart (seeded order)
+constexpr int kHold = 1;                 // lock-basics: main keeps the key this long
 constexpr double kPlainLockTimeout = 2;  // how long the next buyer waits for a lock whose holder died
 constexpr double kKillAfter = 0.5;       // main lets the next buyer wait this long, then kills the holder
-constexpr double kSafety = 300;          // waits that only a broken program would ever exhaust
-constexpr int kHold = 1;                 // lock-basics: main keeps the key this long
 
 int g_tickets = 1;  // --tickets N: the count a new db.json starts with (the seed's db holds 1)
-
-std::string buyer_name(int i) { return fmt::format("buyer-{}", i); }
-
-// The sentence for a count that is one or many: `one` and `many` differ only in the words around
-// the number, which itself comes from the event's fields. The choice is made from the field too.
-wb::FromFields one_or_many(const Json& n, std::string_view one, std::string_view many) {
-    return wb::from_fields(n == 1 ? one : many);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The ticket file.
-//
-// The seed keeps the tickets in a file named db, read with json.load and written with json.dump:
-//     with open('db') as f: ticket_dic = json.load(f)
-//     with open('db','w') as f: json.dump(ticket_dic, f)
-// Two things go wrong there. open('db') of a missing file raises FileNotFoundError (the seed says
-// so: "只是缺少db文件,代码执行会报错"), and open('db','w') first empties the file, so a reader - or
-// a writer that dies half-way - sees an empty or half-written file. Here every write goes to a
-// temporary file in the same directory, is flushed to disk, and is renamed over db.json: rename()
-// replaces the name in one step, so readers see the old file or the new one, never a part.
-// ---------------------------------------------------------------------------------------------
-
-// A problem with db.json that the program reports instead of crashing.
-class DbError : public std::runtime_error {
-public:
-    DbError(std::string kind, const std::string& what) : std::runtime_error(what), kind_(std::move(kind)) {}
-    [[nodiscard]] const std::string& kind() const noexcept { return kind_; }  // missing, corrupt, invalid
-
-private:
-    std::string kind_;
-};
-
-// Closes a descriptor on every path.
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    void close() {
-        wb::check(::close(std::exchange(fd_, -1)), "close");
-    }
-
-private:
-    int fd_;
-};
-
-// The whole file, or nothing when it does not exist.
-std::optional<std::string> read_text(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return std::nullopt;
-    FileDescriptor file(wb::check(fd, "open"));
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(file.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (wb::check(n, "read") == 0) break;
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return text;
-}
-
-// json.load + ticket_dic['count'], with a clear message for each way it can fail.
-int parse_count(const std::string& text) {
-    Json db;
-    try {
-        db = Json::parse(text);
-    } catch (const Json::parse_error& e) {
-        throw DbError("corrupt", fmt::format("db.json is not valid JSON: {}", e.what()));
-    }
-    if (!db.is_object() || !db.contains("count") || !db["count"].is_number_integer() ||
-        db["count"].get<long long>() < 0 || db["count"].get<long long>() > std::numeric_limits<int>::max()) {
-        throw DbError("invalid", fmt::format("db.json must hold {{\"count\": N}} with a whole number N >= 0, not {}",
-                                             db.dump()));
-    }
-    return db["count"].get<int>();
-}
-
-int read_count(const fs::path& db) {
-    const auto text = read_text(db);
-    if (!text) throw DbError("missing", "db.json does not exist");
-    return parse_count(*text);
-}
-
-// Writes `content` to db.json atomically: a fresh temporary file .db.json.XXXXXX next to it
-// (mkstemp: every writer gets its own), write, fsync, rename over db.json. `half_written`, if
-// given, runs after the first half has been written - chapter 10 uses it to stop (and kill) a
-// buyer in the middle of a write.
-void write_text_atomically(const fs::path& db, const std::string& content,
-                           const std::function<void()>& half_written = {}) {
-    std::string name = (db.parent_path() / ".db.json.XXXXXX").string();
-    FileDescriptor file(wb::check(::mkostemp(name.data(), O_CLOEXEC), "mkstemp"));
-    try {
-        const auto write_all = [&](std::string_view bytes) {
-            while (!bytes.empty()) {
-                const ssize_t n = ::write(file.get(), bytes.data(), bytes.size());
-                if (n < 0 && errno == EINTR) continue;
-                bytes.remove_prefix(static_cast<std::size_t>(wb::check(n, "write")));
-            }
-        };
-        const std::size_t half = content.size() / 2;
-        write_all(std::string_view(content).substr(0, half));
-        if (half_written) half_written();
-        write_all(std::string_view(content).substr(half));
-        wb::check(::fsync(file.get()), "fsync");  // the bytes are on disk before the name points at them
-        file.close();
-        wb::check(::rename(name.c_str(), db.c_str()), "rename");  // the one step readers can see
-    } catch (...) {
-        ::unlink(name.c_str());
-        throw;
-    }
-}
-
-std::string count_json(int count) { return Json{{"count", count}}.dump(); }
-
-// db.json now holds `count`: the event says so with the content that was written.
-void emit_created(int count) {
-    wb::emit("db.created", {{"file", "db.json"}, {"count", count}, {"content", count_json(count)}},
-             wb::from_fields("db.json created: {content}"));
-}
-
-void write_count(const fs::path& db, int count, const std::function<void()>& half_written = {}) {
-    write_text_atomically(db, count_json(count), half_written);
-}
-
-// The ticket office of one demo: a private directory under $TMPDIR holding db.json. It is a
-// wb::TempDirectory, so it is removed with whatever is inside when the demo ends (also when the
-// demo throws), and by the signal handler when the reader presses Ctrl-C. A forked buyer has a
-// copy of this object but never removes the directory: it ends with _exit, and the
-// TempDirectory checks the pid.
-class TicketOffice {
-public:
-    // Makes the directory; with `create_db`, also db.json holding `initial` tickets.
-    TicketOffice(int initial, bool create_db) : initial_(initial), dir_("wb-tickets-") {
-        db_ = dir_.path() / "db.json";
-        if (create_db) {
-            write_count(db_, initial_);
-            emit_created(initial_);
-        }
-    }
-
-    [[nodiscard]] const fs::path& db() const noexcept { return db_; }
-    [[nodiscard]] int initial() const noexcept { return initial_; }
-
-    // Removes temporary files a writer left behind (it died before its rename); returns how many.
-    [[nodiscard]] int remove_temp_files() const {
-        int removed = 0;
-        for (const auto& entry : fs::directory_iterator(dir_.path())) {
-            if (entry.path().filename().string().rfind(".db.json.", 0) == 0) {
-                fs::remove(entry.path());
-                ++removed;
-            }
-        }
-        return removed;
-    }
-
-private:
-    int initial_;
-    wb::TempDirectory dir_;
-    fs::path db_;
-};
-
-// What the buyers of one demo share, in shared memory (std::atomic is address-free, so it works
-// across processes). The seed has no tally; this one lets the program check its own result:
-// remaining (in db.json) + sold (buyers told "you bought a ticket") must equal the initial count.
-struct Sale {
-    std::atomic<int> sold;
-    std::atomic<int> no_ticket;
-    std::atomic<int> timed_out;            // killed-holder demo: buyers that gave up on the lock
-    std::atomic<int> found_owner_dead;     // ... acquisitions that were told the holder had died
-};
-
-// A one-shot gathering point across processes: each buyer arrive()s, main waits until all have
-// (counting the permits of a semaphore that starts at 0), then opens the gate for everyone (an
-// Event, which wakes every waiter in every process).
-struct Gate {
-    wb::Semaphore arrived{0};
-    wb::Event open;
-
-    void arrive_and_wait(const char* what) {
-        arrived.release();
-        if (!open.wait(kSafety)) throw std::runtime_error(fmt::format("the gate '{}' never opened", what));
-    }
-    void wait_for(int count, const char* what) {
-        for (int i = 0; i < count; ++i) {
-            if (!arrived.acquire(kSafety)) throw std::runtime_error(fmt::format("not everyone reached '{}'", what));
-        }
-    }
-};
 
 // ---------------------------------------------------------------------------------------------
 // Demo 1 - the lock itself.
@@ -297,6 +87,9 @@ void demo_lock_basics() {
 
 // ---------------------------------------------------------------------------------------------
 // Demo 2 - the ticket file: missing, created, read, written atomically, corrupt.
+// The seed's open('db') raises FileNotFoundError when db is missing, and its open('db','w')
+// empties the file before writing, so a writer that dies half-way leaves half a file. The ticket
+// file's reader and writer (ticket_office.cpp) fix both; this demo takes them through each case.
 // ---------------------------------------------------------------------------------------------
 // def search(i): with open('db') as f: ticket_dic = json.load(f); print(...剩余票数...)
 // The seed's search, with its failure reported instead of raised.
@@ -335,7 +128,7 @@ void demo_db_file() {
 
     // An atomic write, stopped half-way: the new bytes are in .db.json.XXXXXX, and db.json still
     // reads as the old, whole file. Only the rename at the end makes the new content visible.
-    write_count(office.db(), count + 4, [&] {
+    write_count(office.db(), count + 4, [&](const fs::path& /*temporary_file*/) {
         const int seen = read_count(office.db());
         wb::emit("db.read",
                  {{"file", "db.json"}, {"count", seen}, {"during_write", true}, {"content", count_json(seen)}},
@@ -348,7 +141,7 @@ void demo_db_file() {
     // Damaged files give a message that says what is wrong, never a crash.
     for (const std::string& bad : {std::string(R"({"count": )"), std::string(R"({"count": -2})"),
                                   std::string(R"({"tickets": 1})")}) {
-        write_text_atomically(office.db(), bad);
+        wb::write_file_atomically(office.db(), bad);
         try {
             (void)read_count(office.db());
         } catch (const DbError& e) {
@@ -361,17 +154,9 @@ void demo_db_file() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The buyers (demos 3 and 4).
+// What a buyer does at the window (demos 3, 4 and 5). Searching needs no lock and is done by
+// every buyer first (ch10::search); buying reads, decides and writes, and is what the lock guards.
 // ---------------------------------------------------------------------------------------------
-
-// search(i): anyone may read at any time; reads need no lock.
-void search(int i, const TicketOffice& office) {
-    const Json fields = {{"buyer", i}, {"name", buyer_name(i)}, {"count", read_count(office.db())}};
-    wb::emit("search", fields,
-             one_or_many(fields["count"], "{name} searches: {count} ticket left",
-                         "{name} searches: {count} tickets left"));
-}
-
 // buy(i), as in the seed:
 //     with open('db') as f: ticket_dic = json.load(f)
 //     time.sleep(0.2)                  # 模拟请求数据库的网络延时 (network delay of the read)
@@ -383,7 +168,7 @@ void search(int i, const TicketOffice& office) {
 // `after_read` runs between the read and the decision (the no-lock demo waits there for the other
 // buyers); `half_written` runs in the middle of the write (the killed-holder demo stops there).
 void buy(int i, const TicketOffice& office, Sale& sale, const std::function<void()>& after_read = {},
-         const std::function<void()>& half_written = {}) {
+         const wb::HalfWrittenHook& half_written = {}) {
     int count = read_count(office.db());
     const Json fields = {{"buyer", i}, {"name", buyer_name(i)}, {"saw", count}};
     wb::Span span("buy", fields,
@@ -406,109 +191,6 @@ void buy(int i, const TicketOffice& office, Sale& sale, const std::function<void
     }
 }
 
-// What a buyer does when its lock acquisition says the previous holder died inside its critical
-// section: look at the data it may have left half-updated, and make it consistent again before
-// going on. db.json itself is always whole (writes are renames); the dead buyer may have left
-// (1) a half-written temp file and (2) a "sold" tally that counts a sale its write never
-// delivered. db.json is the truth: the tally is recomputed from it.
-void repair(int i, const TicketOffice& office, Sale& sale) {
-    const int removed = office.remove_temp_files();
-    const int count = read_count(office.db());  // throws DbError if it were damaged; it never is
-    const int sold_before = sale.sold.load();
-    const int sold_after = office.initial() - count;
-    sale.sold = sold_after;
-    const Json fields = {{"buyer", i}, {"name", buyer_name(i)}, {"removed_temp_files", removed}, {"file_valid", true},
-                         {"count", count}, {"content", count_json(count)}, {"sold_before", sold_before},
-                         {"sold_after", sold_after}};
-    wb::emit("repair", fields,
-             one_or_many(fields["removed_temp_files"],
-                         "{name} repairs: removes {removed_temp_files} half-written temp file; db.json is intact "
-                         "({content}); sold tally {sold_before} -> {sold_after} (a sale that never reached db.json "
-                         "did not happen)",
-                         "{name} repairs: removes {removed_temp_files} half-written temp files; db.json is intact "
-                         "({content}); sold tally {sold_before} -> {sold_after} (a sale that never reached db.json "
-                         "did not happen)"));
-}
-
-// Ten buyers, started at once. Each searches; when everyone has searched, main opens the ticket
-// window. The buyers come to it in an order drawn from --seed: the first in line at once, the
-// others once the first is being served (it holds the lock), kArrivalGap apart. That makes the
-// output the same on every run however the kernel schedules the processes: the first in line
-// is certainly the first to buy. (In what order the later buyers get the lock is the kernel's
-// business; with one ticket they all find none, whatever the order.)
-struct Buyers {
-    TicketOffice office{g_tickets, /*create_db=*/true};
-    wb::Shared<Sale> sale;
-    Gate searched;             // everyone has searched: the window opens
-    wb::Event first_served;    // the first buyer in line is at the window
-    std::vector<wb::Process> processes;
-
-    // body(i, now_served): what buyer i does at the window. It calls now_served() as soon as it
-    // is being served (with the lock: once it holds it); for the first in line that lets the
-    // others come.
-    template <typename F>
-    void start(F body) {
-        std::vector<int> place(kBuyers);  // place in line of buyer i
-        for (int i = 0; i < kBuyers; ++i) place[static_cast<std::size_t>(i)] = i;
-        for (int i = kBuyers - 1; i > 0; --i) {  // Fisher-Yates with main's seeded stream
-            std::swap(place[static_cast<std::size_t>(i)],
-                      place[static_cast<std::size_t>(wb::rng().uniform_int(0, i))]);
-        }
-        for (int i = 0; i < kBuyers; ++i) {
-            processes.emplace_back([this, body, i, p = place[static_cast<std::size_t>(i)]] {
-                search(i, office);
-                searched.arrive_and_wait("searched");
-                if (p > 0) {
-                    if (!first_served.wait(kSafety)) throw std::runtime_error("the first buyer was never served");
-                    wb::clock::sleep(p * kArrivalGap);
-                }
-                body(i, [this, p] {
-                    if (p == 0) first_served.set();
-                });
-            });
-            processes.back().set_name(buyer_name(i));
-            processes.back().start();
-        }
-        std::vector<int> line(kBuyers);
-        std::string order;
-        for (int i = 0; i < kBuyers; ++i) line[static_cast<std::size_t>(place[static_cast<std::size_t>(i)])] = i;
-        for (int b : line) order += fmt::format("{}{}", order.empty() ? "" : ", ", b);
-        searched.wait_for(kBuyers, "searched");
-        wb::emit("window.open", {{"line", line}, {"order", order}},
-                 wb::from_fields("everyone has searched: the window opens. In line (seeded): buyers {order}"));
-        searched.open.set();
-    }
-
-    void join_all() {
-        for (auto& p : processes) p.join();
-    }
-
-    // The result, checked: remaining + sold = initial, or by how much it is off.
-    void summarise(bool locked) {
-        const std::string content = read_text(office.db()).value_or("");
-        const int remaining = parse_count(content);
-        const int sold = sale->sold;
-        const int oversold = remaining + sold - office.initial();
-        const Json fields = {{"locked", locked}, {"initial", office.initial()}, {"remaining", remaining},
-                             {"sold", sold}, {"no_ticket", sale->no_ticket.load()}, {"oversold", oversold},
-                             {"accounted", remaining + sold}, {"file", content}};
-        wb::emit("sale.summary", fields,
-                 fields["oversold"] == 0
-                     ? one_or_many(fields["sold"],
-                                   "{sold} buyer bought, {no_ticket} found none; db.json says {remaining} left: "
-                                   "{remaining} + {sold} = {accounted} as at the start. Never oversold.",
-                                   "{sold} buyers bought, {no_ticket} found none; db.json says {remaining} left: "
-                                   "{remaining} + {sold} = {accounted} as at the start. Never oversold.")
-                     : one_or_many(fields["initial"],
-                                   "{sold} buyers were told they bought a ticket, and there was {initial}; db.json "
-                                   "says {remaining} left: {remaining} + {sold} = {accounted}, not {initial}. "
-                                   "Oversold by {oversold}.",
-                                   "{sold} buyers were told they bought a ticket, and there were {initial}; db.json "
-                                   "says {remaining} left: {remaining} + {sold} = {accounted}, not {initial}. "
-                                   "Oversold by {oversold}."));
-    }
-};
-
 // ---------------------------------------------------------------------------------------------
 // Demo 3 - ten buyers, one lock.
 //     def get_ticket(i, lock):
@@ -517,7 +199,7 @@ struct Buyers {
 // ---------------------------------------------------------------------------------------------
 void demo_with_lock() {
     wb::Lock lock;
-    Buyers buyers;
+    Buyers buyers(g_tickets);
     const std::size_t mark = wb::journal::mark();
     buyers.start([&](int i, const auto& now_served) {
         wb::clock::Stopwatch watch;
@@ -527,8 +209,8 @@ void demo_with_lock() {
         now_served();
         const double waited = watch.elapsed();
         wait.end(wb::from_fields("{name} got the lock after {waited:.2f} s"), {{"waited", waited}});
-        if (guard.previous_owner_died()) repair(i, buyers.office, *buyers.sale);  // never here; see demo 5
-        buy(i, buyers.office, *buyers.sale);
+        if (guard.previous_owner_died()) repair(i, buyers.office(), buyers.sale());  // never here; see demo 5
+        buy(i, buyers.office(), buyers.sale());
     });  // the guard releases the lock here, also if buy() throws
     buyers.join_all();
     wb::show_timeline(mark, "Who waited for the lock (w) and who bought under it (b):", {{"wait", 'w'}, {"buy", 'b'}});
@@ -546,17 +228,19 @@ void demo_with_lock() {
 // every buyer sees the count it read (1) and buys "the last ticket".
 // ---------------------------------------------------------------------------------------------
 void demo_no_lock() {
-    Buyers buyers;
-    Gate have_read;
+    Buyers buyers(g_tickets);
+    wb::StartGate have_read(kBuyers);
     const std::size_t mark = wb::journal::mark();
     buyers.start([&](int i, const auto& now_served) {
         now_served();  // no lock to wait for: reaching the window is being served
-        buy(i, buyers.office, *buyers.sale, [&] { have_read.arrive_and_wait("have read"); });
+        buy(i, buyers.office(), buyers.sale(), [&] {
+            if (!have_read.arrive_and_wait(safety_timeout())) throw std::runtime_error("main never let the buyers go on");
+        });
     });
-    have_read.wait_for(kBuyers, "have read");
+    if (!have_read.wait_until_ready(safety_timeout())) throw std::runtime_error("not every buyer has read");
     wb::emit("all_read", {{"buyers", kBuyers}},
              wb::from_fields("all {buyers} buyers have read the count and none has written: main lets them go on"));
-    have_read.open.set();
+    have_read.open();
     buyers.join_all();
     wb::show_timeline(mark, "Without the lock every purchase (b) overlaps every other:", {{"wait", 'w'}, {"buy", 'b'}});
     wb::note("Each buyer read the count, decided, and wrote count - 1 over the others' writes.\n"
@@ -576,22 +260,25 @@ void demo_no_lock() {
 //                repairs the data, and buys. buyer-2 afterwards finds an ordinary lock.
 // ---------------------------------------------------------------------------------------------
 
-// A buyer after the holder: waits for the lock at most `timeout`, repairs if told to.
-void next_buyer(int i, const TicketOffice& office, Sale& sale, wb::Lock& lock, wb::Event* waiting, double timeout) {
+// A buyer after the holder: waits for the lock at most `timeout` (none: only the safety net),
+// repairs if told to.
+void next_buyer(int i, const TicketOffice& office, Sale& sale, wb::Lock& lock, wb::Event* waiting,
+                std::optional<double> timeout) {
     wb::clock::Stopwatch watch;
-    // A real timeout is a field of the wait (and shown); kSafety is no timeout to speak of.
+    // A real timeout is a field of the wait (and shown); the safety net is no timeout to speak of.
     Json fields = {{"buyer", i}, {"name", buyer_name(i)}};
-    if (timeout < kSafety) fields["timeout"] = timeout;
+    if (timeout) fields["timeout"] = *timeout;
     wb::Span wait("wait", fields,
                   wb::from_fields(fields.contains("timeout") ? "{name} waits for the lock (at most {timeout:.0f} s)"
                                                              : "{name} waits for the lock"));
     if (waiting != nullptr) waiting->set();
-    const wb::AcquireResult got = lock.acquire(timeout);
+    const wb::AcquireResult got = lock.acquire(timeout.value_or(safety_timeout()));
     const double waited = watch.elapsed();
     if (!got) {
         wait.end(wb::from_fields("{name} gives up after {waited:.2f} s"), {{"acquired", false}, {"waited", waited}});
         sale.timed_out += 1;
-        wb::emit("lock.timeout", {{"buyer", i}, {"name", buyer_name(i)}, {"timeout", timeout}, {"waited", waited}},
+        wb::emit("lock.timeout",
+                 {{"buyer", i}, {"name", buyer_name(i)}, {"timeout", timeout.value_or(safety_timeout())}, {"waited", waited}},
                  wb::from_fields("{name}: no lock after {timeout:.0f} s - its holder is dead and a plain lock is "
                                  "never released. Without a timeout {name} would wait forever: the deadlock the "
                                  "seed warns about."));
@@ -626,21 +313,22 @@ void killed_holder(wb::Robustness robustness) {
         wb::emit("lock.acquired",
                  {{"buyer", 0}, {"name", buyer_name(0)}, {"previous_owner_died", guard.previous_owner_died()}},
                  wb::from_fields("{name} holds the lock"));
-        buy(0, office, *sale, {}, [&] {
+        buy(0, office, *sale, {}, [&](const fs::path& /*temporary_file*/) {
             wb::emit("stall", {{"buyer", 0}, {"name", buyer_name(0)}},
                      wb::from_fields("{name} has written half of the new db.json to a temp file, and stalls"));
             stalled.set();
-            wb::clock::sleep(kSafety);  // main kills it long before this ends
+            wb::clock::sleep(safety_timeout());  // main kills it long before this ends
         });
     });
     holder.set_name(buyer_name(0));
     holder.start();
-    if (!stalled.wait(kSafety)) throw std::runtime_error("buyer-0 never reached its write");
+    if (!stalled.wait(safety_timeout())) throw std::runtime_error("buyer-0 never reached its write");
 
-    wb::Process next([&] { next_buyer(1, office, *sale, lock, &waiting, robust ? kSafety : kPlainLockTimeout); });
+    wb::Process next([&] { next_buyer(1, office, *sale, lock, &waiting, 
+                                  robust ? std::nullopt : std::optional<double>(kPlainLockTimeout)); });
     next.set_name(buyer_name(1));
     next.start();
-    if (!waiting.wait(kSafety)) throw std::runtime_error("buyer-1 never started waiting");
+    if (!waiting.wait(safety_timeout())) throw std::runtime_error("buyer-1 never started waiting");
     wb::clock::sleep(kKillAfter);
 
     wb::emit("holder.kill", {{"victim", buyer_name(0)}, {"pid", *holder.pid()}},
@@ -654,7 +342,7 @@ void killed_holder(wb::Robustness robustness) {
 
     if (robust) {
         // The lock is usable again: the next buyer finds it released normally.
-        wb::Process later([&] { next_buyer(2, office, *sale, lock, nullptr, kSafety); });
+        wb::Process later([&] { next_buyer(2, office, *sale, lock, nullptr, std::nullopt); });
         later.set_name(buyer_name(2));
         later.start();
         later.join();

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
@@ -22,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "internal.hpp"
+#include "wb/atomic_file.hpp"
 #include "wb/clock.hpp"
 #include "wb/error.hpp"
 
@@ -359,34 +361,10 @@ void write_trace(const std::string& path) {
                       {"otherData", {{"clock", "logical seconds (time scale removed)"}}}};
     const std::string text = doc.dump(1);
     check_trace_path(path);  // again: the file may have been replaced since the run began
-    // A fresh temp file beside the target (O_EXCL through mkstemp: never an existing file, never
-    // through a symlink), then rename over the target: a reader never sees half a trace.
-    std::string tmp = path + ".XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) throw_errno("mkstemp " + tmp);
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int err = n < 0 ? errno : EIO;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throw_errno("write " + tmp, err);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    ::fchmod(fd, 0644);  // mkstemp makes 0600; a trace is an ordinary output file
-    if (::close(fd) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        throw_errno("close " + tmp, err);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        throw_errno("rename " + tmp, err);
-    }
+    // wb/atomic_file.hpp: a fresh temp file beside the target (O_EXCL through mkostemp: never an
+    // existing file, never through a symlink), fsync, then rename over the target: a reader never
+    // sees half a trace, and a run killed while writing leaves the old trace whole.
+    write_file_atomically(path, text);
 }
 
 void check_trace_path(const std::string& path) {
@@ -403,8 +381,14 @@ void check_trace_path(const std::string& path) {
     } else if (errno != ENOENT) {
         throw std::invalid_argument(fmt::format("--trace {}: {}", path, std::strerror(errno)));
     }
-    // Can a file be made beside it? Try it, as the writer will: a temp file, removed at once.
-    std::string probe = path + ".XXXXXX";
+    // Can a file be made beside it? Try it, as the writer will (write_file_atomically's temp file
+    // .<name>.XXXXXX in the same directory), and remove it at once.
+    const std::filesystem::path target(path);
+    if (!target.has_filename()) throw std::invalid_argument(fmt::format("--trace {}: names no file", path));
+    std::string probe =
+        ((target.has_parent_path() ? target.parent_path() : std::filesystem::path(".")) /
+         ("." + target.filename().string() + ".XXXXXX"))
+            .string();
     const int fd = ::mkstemp(probe.data());
     if (fd < 0) {
         throw std::invalid_argument(fmt::format("--trace {}: cannot create a file there: {}", path, std::strerror(errno)));

@@ -14,6 +14,11 @@
 namespace wb {
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+    write_file_atomically(path, contents, HalfWrittenHook{});
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           const HalfWrittenHook& half_written) {
     if (!path.has_filename()) {
         throw std::invalid_argument("write_file_atomically: '" + path.string() + "' names no file");
     }
@@ -22,7 +27,10 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
     if (!fd) throw_errno("mkostemp " + temp);
     try {
-        write_all(fd.get(), contents, "write");
+        const std::size_t half = contents.size() / 2;
+        write_all(fd.get(), contents.substr(0, half), "write");
+        if (half_written) half_written(std::filesystem::path(temp));
+        write_all(fd.get(), contents.substr(half), "write");
         check(::fchmod(fd.get(), 0644), "fchmod");
         check(::fsync(fd.get()), "fsync");
         // close() can report a delayed write error (NFS): check it instead of letting reset() drop it.

@@ -1,10 +1,12 @@
 // Unit tests of wb/atomic_file.hpp: contents replaced whole, no temporary file left, errors.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -20,6 +22,12 @@ std::string slurp(const std::filesystem::path& path) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+int count_entries(const std::filesystem::path& dir) {
+    int entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+    return entries;
 }
 }  // namespace
 
@@ -80,4 +88,59 @@ TEST_CASE("a reader never sees a mix of the old and the new contents", "[atomic_
     }
     INFO(reads << " reads");
     CHECK(only_whole);
+}
+
+TEST_CASE("the half-way hook sees half a temporary file and the old target", "[atomic_file]") {
+    wb::TempDirectory dir("wb-atomic-");
+    const auto path = dir.path() / "db.json";
+    wb::write_file_atomically(path, "{\"count\": 1}");
+    int calls = 0;
+    wb::write_file_atomically(path, "{\"count\": 0}", [&](const std::filesystem::path& temp) {
+        ++calls;
+        CHECK(temp.parent_path() == dir.path());
+        CHECK(temp.filename().string().rfind(".db.json.", 0) == 0);
+        CHECK(slurp(temp) == "{\"coun");           // the first contents.size() / 2 bytes
+        CHECK(slurp(path) == "{\"count\": 1}");  // readers still see the old file
+    });
+    CHECK(calls == 1);
+    CHECK(slurp(path) == "{\"count\": 0}");
+    CHECK(count_entries(dir.path()) == 1);
+    // An empty hook is no hook.
+    wb::write_file_atomically(path, "{}", wb::HalfWrittenHook{});
+    CHECK(slurp(path) == "{}");
+}
+
+TEST_CASE("a hook that throws: temporary file removed, target untouched", "[atomic_file][errors]") {
+    wb::TempDirectory dir("wb-atomic-");
+    const auto path = dir.path() / "db.json";
+    wb::write_file_atomically(path, "old");
+    CHECK_THROWS_AS(wb::write_file_atomically(path, "new contents",
+                                              [](const std::filesystem::path&) { throw std::runtime_error("stop"); }),
+                    std::runtime_error);
+    CHECK(slurp(path) == "old");
+    CHECK(count_entries(dir.path()) == 1);
+}
+
+TEST_CASE("a writer killed mid-write leaves its temporary file and an intact target", "[atomic_file][process]") {
+    wb::TempDirectory dir("wb-atomic-");
+    const auto path = dir.path() / "db.json";
+    wb::write_file_atomically(path, "{\"count\": 1}");
+    wb::test::Children children;
+    const pid_t writer = children.fork([&] {
+        wb::write_file_atomically(path, "{\"count\": 0}", [](const std::filesystem::path&) { ::raise(SIGKILL); });
+        return 0;
+    });
+    const auto status = children.wait(writer);
+    REQUIRE(status);
+    CHECK(WIFSIGNALED(*status));
+    CHECK(WTERMSIG(*status) == SIGKILL);
+    CHECK(slurp(path) == "{\"count\": 1}");
+    int leftovers = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        if (e.path() == path) continue;
+        ++leftovers;
+        CHECK(e.path().filename().string().rfind(".db.json.", 0) == 0);
+        CHECK(slurp(e.path()) == "{\"coun");
+    }
+    CHECK(leftovers == 1);
 }
