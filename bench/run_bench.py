@@ -35,8 +35,8 @@ HERE = Path(__file__).resolve().parent
 NOISY_SPREAD = 1.5  # max/min of the repetitions above which a measurement is "noisy"
 
 # The Google Benchmark binaries (built by bench/meson.build) and the Python peers.
-BINARIES = ["process-bench", "sync-bench", "socket-bench"]
-PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py"]
+BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench"]
+PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py", "threading_peer.py"]
 
 
 class Row:
@@ -84,6 +84,21 @@ def _rows():
             rows.append(Row(f"socket-echo-{conns}conn", f"Echo round trip, {conns} conn., {label}", "-",
                             f"socket-echo-{conns}conn/{form}", f"socket-echo-{conns}conn/bare",
                             "blocking C echo loop", f"socket-echo-{conns}conn/python"))
+    # Chapters 15-17: threads (Python: threading). The library's lock for threads is std::mutex,
+    # chapter 17's; Python's threading.Lock is a semaphore, hence the second bare line.
+    rows += [
+        Row("thread-start", "Thread start+join", "-",
+            "thread-start/library", "thread-start/bare", "std::jthread", "thread-start/python"),
+        Row("thread-lock-uncontended", "Thread lock acquire+release, uncontended", "-",
+            "thread-lock-uncontended/library", "thread-lock-uncontended/bare-mutex", "pthread mutex",
+            "thread-lock-uncontended/python"),
+        Row("thread-lock-uncontended", "  same, bare = semaphore (Python's kind)", "-",
+            "thread-lock-uncontended/library", "thread-lock-uncontended/bare-sem", "binary semaphore",
+            "thread-lock-uncontended/python"),
+        Row("thread-counter", "2 threads increment a counter under a lock", "2",
+            "thread-counter/library/cpus:2", "thread-counter/bare-mutex/cpus:2", "pthread mutex",
+            "thread-counter/python/cpus:2"),
+    ]
     return rows
 
 
