@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <sstream>
+#include <charconv>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "wb/error.hpp"
 
@@ -23,12 +25,29 @@ std::optional<ProcStat> parse_proc_stat(pid_t pid, const std::string& line) {
     ProcStat s;
     s.pid = pid;
     s.comm = line.substr(open_paren + 1, close_paren - open_paren - 1);
-    std::istringstream fields(line.substr(close_paren + 1));
-    if (!(fields >> s.state >> s.ppid >> s.pgrp)) return std::nullopt;  // fields 3, 4, 5
-    std::string skipped;
-    for (int field = 6; field <= 51 && (fields >> skipped); ++field) {
+    // The fields after the name, split on spaces by hand and read with from_chars. (It used an
+    // istringstream, which UBSan's vptr check reported as a bad object under RLIMIT_NOFILE 8: the
+    // sanitizer could not read its own maps. Plain parsing needs nothing of the kind.)
+    // Field 3 is the state, then 4 ppid, 5 pgrp, ... 52 the exit status (Linux 3.5 and later).
+    std::vector<std::string_view> fields;
+    const std::string_view rest = std::string_view(line).substr(close_paren + 1);
+    for (std::size_t at = 0; at < rest.size();) {
+        const auto start = rest.find_first_not_of(" \n", at);
+        if (start == std::string_view::npos) break;
+        const auto end = rest.find_first_of(" \n", start);
+        fields.push_back(rest.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+        at = end == std::string_view::npos ? rest.size() : end;
     }
-    if (!(fields >> s.exit_status)) s.exit_status = 0;  // field 52 (Linux 3.5 and later)
+    const auto number = [&](std::size_t field, auto& into) {  // field numbers as in proc(5)
+        if (field - 3 >= fields.size()) return false;
+        const std::string_view f = fields[field - 3];
+        const auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), into);
+        return ec == std::errc{} && ptr == f.data() + f.size();
+    };
+    if (fields.size() < 3 || fields[0].size() != 1) return std::nullopt;
+    s.state = fields[0][0];
+    if (!number(4, s.ppid) || !number(5, s.pgrp)) return std::nullopt;
+    if (!number(52, s.exit_status)) s.exit_status = 0;
     return s;
 }
 
