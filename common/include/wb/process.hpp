@@ -189,6 +189,10 @@ struct SpawnDescription {
     std::vector<std::string> args;
 };
 std::optional<SpawnDescription> adopt_spawn_description();
+// For a library piece that forks children of its own (wb::ProcessPool's workers): the SIGINT and
+// SIGTERM handler then ends `pid` together with the Process children; forget it once reaped.
+void track_child_for_signals(pid_t pid) noexcept;
+void untrack_child_for_signals(pid_t pid) noexcept;
 }  // namespace detail
 
 }  // namespace wb
