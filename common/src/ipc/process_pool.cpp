@@ -139,7 +139,12 @@ public:
     };
 
     explicit PoolCore(int processes) : processes_(processes), workers_(static_cast<std::size_t>(processes)) {
-        for (std::size_t i = 0; i < workers_.size(); ++i) start_worker(workers_[i]);
+        try {
+            for (std::size_t i = 0; i < workers_.size(); ++i) start_worker(workers_[i]);
+        } catch (...) {
+            terminate();  // the destructor does not run for a half-built object: end the started ones
+            throw;
+        }
     }
     PoolCore(const PoolCore&) = delete;
     PoolCore& operator=(const PoolCore&) = delete;
