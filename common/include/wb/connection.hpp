@@ -43,6 +43,9 @@
 //   - poll(timeout) waits at most `timeout` logical seconds (0: just look; infinity: forever) and
 //     returns true when recv() would not block: a message has (started to) arrive, or the other
 //     end is closed. Resumes after signals until the same deadline.
+//   - recv() reads ahead: one read(2) takes everything available (up to 64 KiB) and later recv()
+//     calls return the rest without a system call. So hand an end over (or fork) only before it
+//     has received anything, or the bytes it has read ahead stay behind with it.
 //   - One sender per end at a time: two processes sending on the same end concurrently may
 //     interleave their bytes (Python's Connection has the same rule). Use a wb::Queue for many
 //     producers.
@@ -63,6 +66,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -94,6 +98,8 @@ public:
 
     // Sends one whole message. Throws ConnectionClosed when the other end is gone.
     void send(std::string_view message);
+    // Sends several whole messages with one write (as if send() were called for each, in order).
+    void send_many(const std::vector<std::string_view>& messages);
     // Receives one whole message, waiting for it. Throws ConnectionClosed at end of file.
     [[nodiscard]] std::string recv();
     // Whether recv() would return (or throw) without waiting, after waiting at most `timeout`
@@ -111,10 +117,19 @@ public:
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     [[nodiscard]] std::string hand_over();
 
+    // Whether a whole message has already been read from the descriptor (recv() returns it at once).
+    [[nodiscard]] bool has_buffered_message() const noexcept;
+
 private:
     void require(bool sending) const;
+    void write_framed(std::string_view framed);
     UniqueFd fd_;
     Mode mode_;
+    // recv() reads what the descriptor has (up to 64 KiB at once) and keeps what it has not
+    // returned yet: several small messages cost one read(2).
+    std::vector<char> in_;
+    std::size_t in_begin_ = 0;
+    std::size_t in_end_ = 0;
 };
 
 // Python's Pipe(duplex): two connected ends. duplex: both send and receive (socketpair);

@@ -192,7 +192,14 @@ private:
 class ProcessPool {
 public:
     // Forks `processes` workers now (Pool(processes)); default: the number of CPUs usable.
-    explicit ProcessPool(int processes = 0);
+    // tasks_in_flight_per_worker: 1 (default) is Python's rule - a worker is handed a task only
+    // when it is free, so the next task goes to whichever worker finishes first. N > 1 pipelines:
+    // once every worker has a task, up to N are sent to each, so a worker starts its next task
+    // without waiting for the pool's round trip (several times the tasks per second for tiny
+    // tasks), at the price that a queued task may wait behind a long one while another worker
+    // is free. A worker that dies fails only the task it was running; the ones queued behind it
+    // had not started and are handed out again.
+    explicit ProcessPool(int processes = 0, int tasks_in_flight_per_worker = 1);
     ProcessPool(const ProcessPool&) = delete;
     ProcessPool& operator=(const ProcessPool&) = delete;
     ProcessPool(ProcessPool&&) noexcept = default;

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -55,24 +56,6 @@ private:
     bool raised_ = false;
 };
 
-// Reads exactly `size` bytes; returns how many it got before end of file.
-std::size_t read_exactly(int fd, char* out, std::size_t size) {
-    std::size_t done = 0;
-    while (done < size) {
-        const ssize_t n = ::read(fd, out + done, size - done);
-        if (n > 0) {
-            done += static_cast<std::size_t>(n);
-        } else if (n == 0) {
-            return done;
-        } else if (errno == ECONNRESET) {
-            return done;  // a socket whose peer died with unread data: end of file too
-        } else if (errno != EINTR) {
-            throw_errno("read (Connection::recv)");
-        }
-    }
-    return done;
-}
-
 }  // namespace
 
 Connection Connection::adopt(std::string_view handed_over, Mode mode) {
@@ -100,45 +83,44 @@ void Connection::require(bool sending) const {
     if (!sending && mode_ == Mode::send_only) throw std::logic_error("Connection::recv: this end only sends");
 }
 
-void Connection::send(std::string_view message) {
-    require(true);
-    if (message.size() > kMaxMessage) {
+namespace {
+void append_framed(std::string& out, std::string_view message) {
+    if (message.size() > Connection::kMaxMessage) {
         throw std::length_error("Connection::send: a message of " + std::to_string(message.size()) +
-                                " bytes is larger than the limit of " + std::to_string(kMaxMessage));
+                                " bytes is larger than the limit of " + std::to_string(Connection::kMaxMessage));
     }
     const std::uint32_t length = static_cast<std::uint32_t>(message.size());
     char header[sizeof length];
     std::memcpy(header, &length, sizeof length);
-    iovec parts[2] = {{header, sizeof header}, {const_cast<char*>(message.data()), message.size()}};
-    std::size_t total = sizeof header + message.size();
-    std::size_t sent = 0;
+    out.append(header, sizeof header);
+    out.append(message);
+}
+}  // namespace
+
+void Connection::send(std::string_view message) {
+    require(true);
+    std::string framed;
+    framed.reserve(4 + message.size());
+    append_framed(framed, message);
+    write_framed(framed);
+}
+
+void Connection::send_many(const std::vector<std::string_view>& messages) {
+    require(true);
+    std::string framed;
+    for (const auto m : messages) append_framed(framed, m);
+    write_framed(framed);
+}
+
+void Connection::write_framed(std::string_view framed) {
     const bool socket = mode_ == Mode::duplex;
     std::optional<SigpipeBlocked> blocked;
     if (!socket) blocked.emplace();
-    while (sent < total) {
-        // Skip what was already sent of the two parts.
-        iovec rest[2];
-        int count = 0;
-        std::size_t skip = sent;
-        for (const iovec& part : parts) {
-            if (skip >= part.iov_len) {
-                skip -= part.iov_len;
-                continue;
-            }
-            rest[count++] = {static_cast<char*>(part.iov_base) + skip, part.iov_len - skip};
-            skip = 0;
-        }
-        ssize_t n;
-        if (socket) {
-            msghdr msg{};
-            msg.msg_iov = rest;
-            msg.msg_iovlen = static_cast<std::size_t>(count);
-            n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
-        } else {
-            n = ::writev(fd_.get(), rest, count);
-        }
+    while (!framed.empty()) {
+        const ssize_t n = socket ? ::send(fd_.get(), framed.data(), framed.size(), MSG_NOSIGNAL)
+                                 : ::write(fd_.get(), framed.data(), framed.size());
         if (n >= 0) {
-            sent += static_cast<std::size_t>(n);
+            framed.remove_prefix(static_cast<std::size_t>(n));
             continue;
         }
         const int error = errno;
@@ -147,33 +129,62 @@ void Connection::send(std::string_view message) {
             if (blocked) blocked->raised();
             throw ConnectionClosed("Connection::send: the other end is closed");
         }
-        throw_errno(socket ? "sendmsg (Connection::send)" : "writev (Connection::send)", error);
+        throw_errno(socket ? "send (Connection::send)" : "write (Connection::send)", error);
     }
+}
+
+bool Connection::has_buffered_message() const noexcept {
+    const std::size_t available = in_end_ - in_begin_;
+    if (available < 4) return false;
+    std::uint32_t length = 0;
+    std::memcpy(&length, in_.data() + in_begin_, sizeof length);
+    return available >= 4 + static_cast<std::size_t>(length);
 }
 
 std::string Connection::recv() {
     require(false);
-    std::uint32_t length = 0;
-    char header[sizeof length];
-    const std::size_t got = read_exactly(fd_.get(), header, sizeof header);
-    if (got == 0) throw ConnectionClosed("Connection::recv: the other end is closed (end of file)");
-    if (got < sizeof header) {
-        throw ConnectionClosed("Connection::recv: the other end was closed in the middle of a message");
+    constexpr std::size_t kReadAhead = 64 * 1024;
+    for (;;) {
+        const std::size_t available = in_end_ - in_begin_;
+        std::size_t needed = 4;
+        if (available >= 4) {
+            std::uint32_t length = 0;
+            std::memcpy(&length, in_.data() + in_begin_, sizeof length);
+            if (length > kMaxMessage) {
+                throw std::length_error("Connection::recv: a message length of " + std::to_string(length) +
+                                        " bytes: the other end does not speak this protocol");
+            }
+            needed = 4 + static_cast<std::size_t>(length);
+            if (available >= needed) {
+                std::string message(in_.data() + in_begin_ + 4, length);
+                in_begin_ += needed;
+                if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+                return message;
+            }
+        }
+        // Room for the rest of this message (and read-ahead): move what is left to the front.
+        if (in_.size() - in_begin_ < std::max(needed, kReadAhead)) {
+            std::memmove(in_.data(), in_.data() + in_begin_, available);
+            in_begin_ = 0;
+            in_end_ = available;
+            if (in_.size() < std::max(needed, kReadAhead)) in_.resize(std::max(needed, kReadAhead));
+        }
+        ssize_t n;
+        do {
+            n = ::read(fd_.get(), in_.data() + in_end_, in_.size() - in_end_);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno != ECONNRESET) throw_errno("read (Connection::recv)");
+        if (n <= 0) {  // end of file (ECONNRESET: a socket whose peer died with unread data)
+            if (available == 0) throw ConnectionClosed("Connection::recv: the other end is closed (end of file)");
+            throw ConnectionClosed("Connection::recv: the other end was closed in the middle of a message");
+        }
+        in_end_ += static_cast<std::size_t>(n);
     }
-    std::memcpy(&length, header, sizeof length);
-    if (length > kMaxMessage) {
-        throw std::length_error("Connection::recv: a message length of " + std::to_string(length) +
-                                " bytes: the other end does not speak this protocol");
-    }
-    std::string message(length, '\0');
-    if (read_exactly(fd_.get(), message.data(), length) < length) {
-        throw ConnectionClosed("Connection::recv: the other end was closed in the middle of a message");
-    }
-    return message;
 }
 
 bool Connection::poll(double timeout) {
     require(false);
+    if (has_buffered_message()) return true;
     const auto deadline = detail::deadline_after(timeout, "Connection::poll");
     for (;;) {
         timespec left{0, 0};

@@ -135,10 +135,13 @@ public:
         pid_t pid = 0;
         int number = 0;  // ForkPoolWorker-<number>
         std::optional<Connection> channel;
-        std::shared_ptr<TaskSlot> task;
+        // Sent to this worker, not answered yet, in order: the front one is running (or its
+        // answer is on its way); the others wait in the worker's socket and have not started.
+        std::deque<std::shared_ptr<TaskSlot>> tasks;
     };
 
-    explicit PoolCore(int processes) : processes_(processes), workers_(static_cast<std::size_t>(processes)) {
+    PoolCore(int processes, int in_flight)
+        : processes_(processes), in_flight_(in_flight), workers_(static_cast<std::size_t>(processes)) {
         try {
             for (std::size_t i = 0; i < workers_.size(); ++i) start_worker(workers_[i]);
         } catch (...) {
@@ -203,8 +206,10 @@ public:
         for (Worker& w : workers_) {
             if (w.channel) w.channel->close();
             reap(w);
-            if (w.task) fail(*w.task, std::make_exception_ptr(PoolTerminated("the pool was terminated while the task ran")));
-            w.task.reset();
+            for (auto& slot : w.tasks) {
+                fail(*slot, std::make_exception_ptr(PoolTerminated("the pool was terminated while the task ran")));
+            }
+            w.tasks.clear();
         }
         for (auto& slot : backlog_) {
             fail(*slot, std::make_exception_ptr(PoolTerminated("the pool was terminated before the task started")));
@@ -231,9 +236,14 @@ private:
         return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
     }
 
+    static bool readable_now(int fd) {
+        pollfd pfd{fd, POLLIN, 0};
+        return ::poll(&pfd, 1, 0) > 0;
+    }
+
     [[nodiscard]] bool busy() const {
         for (const Worker& w : workers_) {
-            if (w.task) return true;
+            if (!w.tasks.empty()) return true;
         }
         return false;
     }
@@ -293,8 +303,17 @@ private:
         w.pid = 0;
         w.channel.reset();
         emit("process.exit", {{"name", fmt::format("ForkPoolWorker-{}", number)}, {"pid", pid}, {"exitcode", exit_code_of(status)}}, {});
-        if (w.task) {
-            auto slot = std::move(w.task);
+        if (!w.tasks.empty()) {
+            // Every answer it completed has been read before the end of file: the front task is the
+            // one it was running. The ones behind it never started: they go back to the front of
+            // the backlog, in order.
+            auto slot = std::move(w.tasks.front());
+            w.tasks.pop_front();
+            for (auto it = w.tasks.rbegin(); it != w.tasks.rend(); ++it) {
+                (*it)->worker = 0;
+                backlog_.push_front(std::move(*it));
+            }
+            w.tasks.clear();
             fail(*slot, std::make_exception_ptr(WorkerDied(fmt::format(
                             "worker ForkPoolWorker-{} (pid {}) died while running the task: {}", number, pid,
                             describe_status(status)))));
@@ -303,26 +322,51 @@ private:
         if (state_ == State::running || state_ == State::closed) start_worker(w);
     }
 
-    // Hands waiting tasks to idle workers.
+    // Hands waiting tasks to workers: first one to each idle worker (Python's rule: a free worker
+    // takes the next task); then, with in_flight > 1, more to busy workers, up to in_flight each.
     void dispatch() {
-        for (Worker& w : workers_) {
-            if (backlog_.empty()) return;
-            if (w.task || !w.channel) continue;
-            auto slot = backlog_.front();
-            backlog_.pop_front();
-            w.task = slot;
-            slot->worker = w.pid;
+        // What each worker gets in this round, sent with one write per worker.
+        std::vector<std::vector<std::string_view>> batches(workers_.size());
+        std::vector<std::size_t> had(workers_.size());
+        for (std::size_t i = 0; i < workers_.size(); ++i) had[i] = workers_[i].tasks.size();
+        for (std::size_t depth = 0; depth < static_cast<std::size_t>(in_flight_) && !backlog_.empty(); ++depth) {
+            for (std::size_t i = 0; i < workers_.size() && !backlog_.empty(); ++i) {
+                Worker& w = workers_[i];
+                if (!w.channel || w.tasks.size() != depth) continue;
+                auto slot = std::move(backlog_.front());
+                backlog_.pop_front();
+                slot->worker = w.pid;
+                batches[i].push_back(slot->request);
+                w.tasks.push_back(std::move(slot));
+            }
+        }
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            if (batches[i].empty()) continue;
+            Worker& w = workers_[i];
             try {
-                w.channel->send(slot->request);
+                w.channel->send_many(batches[i]);
             } catch (const ConnectionClosed&) {
-                // It died while idle: the task never started there. Back to the front, and a new
-                // worker takes its place (and then the task, on the next round).
-                w.task.reset();
-                slot->worker = 0;
-                backlog_.push_front(slot);
+                // It died. If it was idle before this round, none of this round's tasks reached
+                // it: they go back to the backlog. Otherwise worker_died() fails the task it was
+                // running and hands the rest out again. A replacement takes its place.
+                if (had[i] == 0) {
+                    while (!w.tasks.empty()) {
+                        w.tasks.back()->worker = 0;
+                        backlog_.push_front(std::move(w.tasks.back()));
+                        w.tasks.pop_back();
+                    }
+                }
                 worker_died(w);
             }
         }
+        if (!backlog_.empty() && idle_worker()) dispatch();  // a replacement is waiting for work
+    }
+
+    [[nodiscard]] bool idle_worker() const {
+        for (const Worker& w : workers_) {
+            if (w.channel && w.tasks.empty()) return true;
+        }
+        return false;
     }
 
     // One wait for results or deaths (at most until `deadline`), then hand out tasks and run the
@@ -353,22 +397,28 @@ private:
         for (std::size_t k = 0; k < fds.size(); ++k) {
             if (fds[k].revents == 0) continue;
             Worker& w = workers_[owners[k]];
-            std::string reply;
-            try {
-                reply = w.channel->recv();
-            } catch (const ConnectionClosed&) {
-                worker_died(w);
-                continue;
-            }
-            auto slot = std::move(w.task);
-            if (!slot) continue;  // an answer nobody asked for: ignore it
-            if (!reply.empty() && reply[0] == 'R') {
-                slot->result = reply.substr(1);
-            } else {
-                slot->error = std::make_exception_ptr(TaskError(reply.empty() ? std::string("empty reply") : reply.substr(1)));
-            }
-            slot->done = true;
-            finished_.push_back(std::move(slot));
+            // Every answer that is there (several when tasks are pipelined), then back to poll.
+            do {
+                std::string reply;
+                try {
+                    reply = w.channel->recv();
+                } catch (const ConnectionClosed&) {
+                    worker_died(w);
+                    break;
+                }
+                if (w.tasks.empty()) continue;  // an answer nobody asked for: ignore it
+                auto slot = std::move(w.tasks.front());
+                w.tasks.pop_front();
+                if (!reply.empty() && reply[0] == 'R') {
+                    slot->result = reply.substr(1);
+                } else {
+                    slot->error =
+                        std::make_exception_ptr(TaskError(reply.empty() ? std::string("empty reply") : reply.substr(1)));
+                }
+                slot->done = true;
+                finished_.push_back(std::move(slot));
+            } while (!w.tasks.empty() && w.channel &&
+                     (w.channel->has_buffered_message() || readable_now(w.channel->fd())));
         }
         dispatch();
         run_callbacks();
@@ -389,6 +439,7 @@ private:
     }
 
     int processes_;
+    int in_flight_;
     int started_ = 0;
     State state_ = State::running;
     std::vector<Worker> workers_;
@@ -412,10 +463,11 @@ int usable_cpus() {
 }
 }  // namespace
 
-ProcessPool::ProcessPool(int processes) {
+ProcessPool::ProcessPool(int processes, int tasks_in_flight_per_worker) {
     if (processes < 0) throw std::invalid_argument("ProcessPool: processes must be at least 1");
+    if (tasks_in_flight_per_worker < 1) throw std::invalid_argument("ProcessPool: tasks in flight per worker must be at least 1");
     if (processes == 0) processes = usable_cpus();
-    core_ = std::make_shared<detail::PoolCore>(processes);
+    core_ = std::make_shared<detail::PoolCore>(processes, tasks_in_flight_per_worker);
 }
 
 ProcessPool::~ProcessPool() {

@@ -47,7 +47,7 @@ bool reaped(pid_t pid) { return ::waitpid(pid, nullptr, WNOHANG) == -1 && errno 
 }  // namespace
 
 TEST_CASE("map of 10,000 tasks: results in order and correct, with any chunk size", "[pool]") {
-    wb::ProcessPool pool(4);
+    wb::ProcessPool pool(4, GENERATE(1, 4));
     std::vector<long> inputs(10'000);
     for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<long>(i);
     for (const std::size_t chunksize : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{20'000}}) {
@@ -111,10 +111,11 @@ TEST_CASE("a worker that dies mid-task fails only that task, naming the signal; 
         int sig;
         const char* expected;
     };
+    for (const int in_flight : {1, 3}) {  // 3: tasks queued behind the dying one are handed out again
     for (const Case c : {Case{SIGKILL, "killed by signal 9 (SIGKILL)"}, Case{SIGSEGV, "(SIGSEGV)"},
                          Case{SIGABRT, "(SIGABRT)"}, Case{SIGTERM, "(SIGTERM)"}, Case{0, "exited with code 3"}}) {
-        INFO(c.expected);
-        wb::ProcessPool pool(2);
+        INFO(c.expected << ", tasks in flight per worker " << in_flight);
+        wb::ProcessPool pool(2, in_flight);
         const auto before = pool.pids();
         std::vector<wb::AsyncResult<int>> others;
         for (int i = 0; i < 6; ++i) others.push_back(pool.apply_async(rest_then_echo, std::tuple{i, 0.5}));
@@ -134,6 +135,7 @@ TEST_CASE("a worker that dies mid-task fails only that task, naming the signal; 
         pool.close();
         pool.join();
         for (const pid_t p : before) CHECK(reaped(p));
+    }
     }
 }
 
