@@ -55,7 +55,8 @@
 //     sleeper that is SIGKILLed just after being woken from stranding the others.
 //
 // Typed items: how values are encoded (QueueCodec<T>)
-//   Trivially copyable T (int, double, a struct of numbers): its bytes, copied (no allocation).
+//   Trivially copyable T (int, double, a struct of numbers; default-constructible): its bytes,
+//   copied (no allocation).
 //   std::string: its bytes. wb::Json (nlohmann::json): its dump(), parsed back by get() - the
 //   way to send anything else (Python's Queue pickles; a JSON document is the readable cousin),
 //   and how None becomes a sentinel (Json(nullptr)). Other types: specialise wb::QueueCodec<T>
