@@ -164,7 +164,7 @@ std::string Connection::recv() {
         }
         // Room for the rest of this message (and read-ahead): move what is left to the front.
         if (in_.size() - in_begin_ < std::max(needed, kReadAhead)) {
-            std::memmove(in_.data(), in_.data() + in_begin_, available);
+            if (available > 0) std::memmove(in_.data(), in_.data() + in_begin_, available);  // never with null
             in_begin_ = 0;
             in_end_ = available;
             if (in_.size() < std::max(needed, kReadAhead)) in_.resize(std::max(needed, kReadAhead));
