@@ -49,6 +49,11 @@ struct SpawnDescription {
 };
 std::optional<SpawnDescription> adopt_spawn_description();
 
+// For a library piece that forks children of its own (wb::ProcessPool's workers): the SIGINT and
+// SIGTERM handler then ends `pid` together with the Process children; forget it once reaped.
+void track_child_for_signals(pid_t pid) noexcept;
+void untrack_child_for_signals(pid_t pid) noexcept;
+
 // --- temp directories ---------------------------------------------------------------------------
 // Called from the signal handler: removes every registered directory. Async-signal-safe.
 void remove_temp_directories_from_signal() noexcept;

@@ -497,6 +497,9 @@ void end_with_parent(pid_t parent) noexcept {
 }
 
 
+void track_child_for_signals(pid_t pid) noexcept { remember_pid(pid); }
+void untrack_child_for_signals(pid_t pid) noexcept { forget_pid(pid); }
+
 void install_signal_handlers() {
     struct sigaction sa {};
     sa.sa_handler = on_terminating_signal;
