@@ -306,7 +306,7 @@ int main(int argc, char** argv) {
         .description = "Google Benchmark figures of wb::Queue and wb::ProcessPool next to a bare mutex+condvar "
                        "ring, pipes and bare forked workers. Every --benchmark_* option goes to Google Benchmark.",
         .demos = {},
-        .custom_main = []() -> std::optional<int> {
+        .mode = []() -> std::optional<int> {
             register_benchmarks();
             benchmark::RunSpecifiedBenchmarks();
             benchmark::Shutdown();

@@ -35,8 +35,9 @@ HERE = Path(__file__).resolve().parent
 NOISY_SPREAD = 1.5  # max/min of the repetitions above which a measurement is "noisy"
 
 # The Google Benchmark binaries (built by bench/meson.build) and the Python peers.
-BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench"]
-PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py", "threading_peer.py"]
+BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench", "queue-bench"]
+PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py", "threading_peer.py",
+         "queues.py", "pool.py"]
 
 
 class Row:
@@ -99,10 +100,39 @@ def _rows():
             "thread-counter/library/cpus:2", "thread-counter/bare-mutex/cpus:2", "pthread mutex",
             "thread-counter/python/cpus:2"),
     ]
+    # Chapters 13-14: wb::Queue (8-byte items) and wb::ProcessPool (a trivial task), Python's
+    # multiprocessing.Queue and Pool beside them. The pool's bare line is forked workers reading
+    # tasks from pipes, with no result handles, callbacks or replacement of dead workers.
+    rows += [
+        Row("queue-throughput", "Queue put+get, 8-byte items, 2 processes", "2",
+            "queue-throughput/library/cpus:2", "queue-throughput/bare-ring/cpus:2", "mutex+condvar ring",
+            "queue-throughput/python/cpus:2"),
+        Row("queue-pingpong", "Queue ping-pong, one round trip", "2",
+            "queue-pingpong/library/cpus:2", "queue-pingpong/bare-ring/cpus:2", "mutex+condvar ring",
+            "queue-pingpong/python/cpus:2"),
+        Row("queue-pingpong", "  same, bare = two pipes", "2",
+            "queue-pingpong/library/cpus:2", "queue-pingpong/bare-pipe/cpus:2", "two pipes",
+            "queue-pingpong/python/cpus:2"),
+        Row("pool-apply-async", "Pool apply_async, trivial task (Python's dispatch)", "2",
+            "pool-apply-async/library/cpus:2", "pool-tasks/bare/cpus:2", "bare forked workers",
+            "pool-apply-async/python/cpus:2"),
+        Row("pool-apply-async", "  same, 8 tasks in flight per worker", "2",
+            "pool-apply-async/library-in-flight-8/cpus:2", "pool-tasks/bare/cpus:2", "bare forked workers",
+            "pool-apply-async/python/cpus:2"),
+        Row("pool-map", "Pool map, per item", "2",
+            "pool-map/library/cpus:2", "pool-tasks/bare/cpus:2", "bare forked workers",
+            "pool-map/python/cpus:2"),
+    ]
     return rows
 
 
 ROWS = _rows()
+
+
+def _row(figure, nth=0):
+    """The index of the nth row of a figure in ROWS."""
+    return [i for i, r in enumerate(ROWS) if r.figure == figure][nth]
+
 
 # The issue's targets: (row index, ratio, comparison, bound, what it says).
 TARGETS = [
@@ -112,6 +142,12 @@ TARGETS = [
     (1, "python/library", ">=", 30.0, "spawn start+join at least 30x faster than Python's"),
     (2, "library/bare", "<=", 1.2, "Lock uncontended at most 1.2x the bare robust mutex"),
     (4, "python/library", ">=", 15.0, "contended counter at least 15x faster than Python's"),
+    (_row("queue-throughput"), "library/bare", "<=", 2.0, "Queue at least half the bare ring's items/s"),
+    (_row("queue-throughput"), "python/library", ">=", 30.0, "Queue at least 30x Python's items/s"),
+    (_row("pool-apply-async"), "python/library", ">=", 10.0,
+     "apply_async at least 10x Python's tasks/s (Python's dispatch: a task to the first free worker)"),
+    (_row("pool-apply-async", 1), "python/library", ">=", 10.0,
+     "apply_async at least 10x Python's tasks/s (8 tasks in flight per worker)"),
 ]
 
 

@@ -219,7 +219,7 @@ void demo_full_queue() {
     consumer.start();
     producer.join();
     consumer.join();
-    wb::show_timeline(mark, "blocked puts (b) and the consumer's gets (g)");
+    wb::show_timeline(mark, "blocked puts (b) and the consumer's gets (g)", {{"blocked", 'b'}, {"get", 'g'}});
     wb::note("Items 0-2 went in at once. Item 3 waited until the consumer's first get() at 2 s made\n"
              "room, item 4 until 3 s, item 5 until 4 s: a bounded queue makes a fast producer go at\n"
              "the consumer's pace (back-pressure), instead of piling up items in memory.");
