@@ -32,6 +32,7 @@
 #include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/random.hpp"
+#include "wb/thread.hpp"
 #include "wb/timeline.hpp"
 
 namespace {
@@ -147,7 +148,7 @@ void demo_async_notify() {
 // itself is never blocked and never polls. 004: 排到我这个号码的时候麻烦到外面通知我一下.
 std::jthread deposit_async(ch03::Counter& counter, std::function<void(const std::string&)> callback) {
     counter.hand_in("deposit 100");
-    return std::jthread([&counter, callback = std::move(callback)] {
+    return wb::start_jthread([&counter, callback = std::move(callback)] {
         wb::set_thread_actor("notifier");
         std::string receipt;
         {

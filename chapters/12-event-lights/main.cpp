@@ -25,6 +25,7 @@
 #include "wb/shared_memory.hpp"
 #include "wb/start_gate.hpp"
 #include "wb/thread_event.hpp"
+#include "wb/thread.hpp"
 #include "wb/timeline.hpp"
 
 namespace {
@@ -279,9 +280,9 @@ void demo_threads() {
     // looks. A std::latch makes that certain (threads of one process: the standard one will do).
     std::latch light_on(1);
     const double t0 = wb::clock::now();
-    std::jthread light(lighter, std::ref(event), t0, std::ref(light_on));
+    std::jthread light = wb::start_jthread(lighter, std::ref(event), t0, std::ref(light_on));
     // jthread passes its stop_token as the first argument
-    std::jthread mini(car_thread, std::ref(event), t0, std::ref(light_on));
+    std::jthread mini = wb::start_jthread(car_thread, std::ref(event), t0, std::ref(light_on));
     light.join();
     mini.request_stop();  // the seed's car drives forever; ours stops when the light is done
     mini.join();

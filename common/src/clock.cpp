@@ -69,6 +69,13 @@ timespec deadline(double logical_seconds) noexcept {
     return timespec{static_cast<time_t>(until / 1'000'000'000), static_cast<long>(until % 1'000'000'000)};
 }
 
+timespec time_left(const timespec& until) noexcept {
+    const std::int64_t end = static_cast<std::int64_t>(until.tv_sec) * 1'000'000'000 + until.tv_nsec;
+    std::int64_t left = end - monotonic_ns();
+    if (left < 0) left = 0;
+    return timespec{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+}
+
 double safety_timeout(double logical_seconds, std::chrono::seconds at_least_real) noexcept {
     const double floor = to_logical(std::chrono::duration_cast<std::chrono::nanoseconds>(at_least_real));
     return logical_seconds > floor ? logical_seconds : floor;  // NaN gives the floor

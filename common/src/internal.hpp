@@ -7,6 +7,7 @@
 // own unit tests include it (wb_internal_dep) for white-box checks of these hooks.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wb/error.hpp"
 #include "wb/output.hpp"
 
 namespace wb::detail {
@@ -53,6 +55,32 @@ std::optional<SpawnDescription> adopt_spawn_description();
 // SIGTERM handler then ends `pid` together with the Process children; forget it once reaped.
 void track_child_for_signals(pid_t pid) noexcept;
 void untrack_child_for_signals(pid_t pid) noexcept;
+
+// Blocks SIGINT and SIGTERM for its lifetime (or until release()), restoring the previous mask:
+// held across fork() and the registration of the child, so a Ctrl-C in between cannot leak it
+// (Process::start, ProcessPool's workers).
+class SignalsHeld {
+public:
+    SignalsHeld() {
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        wb::check_pthread(::pthread_sigmask(SIG_BLOCK, &block, &previous_), "pthread_sigmask");
+    }
+    SignalsHeld(const SignalsHeld&) = delete;
+    SignalsHeld& operator=(const SignalsHeld&) = delete;
+    ~SignalsHeld() { release(); }
+    void release() noexcept {
+        if (held_) ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+        held_ = false;
+    }
+    [[nodiscard]] const sigset_t& previous() const noexcept { return previous_; }
+
+private:
+    sigset_t previous_{};
+    bool held_ = true;
+};
 
 // --- temp directories ---------------------------------------------------------------------------
 // Called from the signal handler: removes every registered directory. Async-signal-safe.

@@ -174,29 +174,6 @@ extern "C" void on_terminating_signal(int sig) {
     errno = saved;
 }
 
-// Blocks SIGINT and SIGTERM for its lifetime (or until release()), restoring the previous mask.
-class SignalsHeld {
-public:
-    SignalsHeld() {
-        sigset_t block;
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        check_pthread(::pthread_sigmask(SIG_BLOCK, &block, &previous_), "pthread_sigmask");
-    }
-    SignalsHeld(const SignalsHeld&) = delete;
-    SignalsHeld& operator=(const SignalsHeld&) = delete;
-    ~SignalsHeld() { release(); }
-    void release() noexcept {
-        if (held_) ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-        held_ = false;
-    }
-    [[nodiscard]] const sigset_t& previous() const noexcept { return previous_; }
-
-private:
-    sigset_t previous_{};
-    bool held_ = true;
-};
 
 pid_t start_spawned(const Process& p, const std::string& entry, const std::vector<std::string>& args,
                     const sigset_t& child_mask) {
@@ -339,7 +316,7 @@ void Process::start() {
     // child, until it has forgotten its parent's children): otherwise a Ctrl-C right after fork()
     // leaks the child, and a terminate() right after start() makes the child's inherited handler
     // terminate its siblings.
-    SignalsHeld held;
+    wb::detail::SignalsHeld held;
     if (method_ == StartMethod::spawn) {
         state->pid = start_spawned(*this, entry_, entry_args_, held.previous());
     } else {
@@ -406,12 +383,7 @@ bool Process::join(double logical_timeout) {
     }
     const timespec until = clock::deadline(logical_timeout);
     for (;;) {
-        timespec now{};
-        ::clock_gettime(CLOCK_MONOTONIC, &now);
-        std::int64_t left = (static_cast<std::int64_t>(until.tv_sec) - now.tv_sec) * 1'000'000'000 +
-                            (until.tv_nsec - now.tv_nsec);
-        if (left < 0) left = 0;
-        const timespec wait{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+        const timespec wait = clock::time_left(until);
         pollfd pfd{state_->pidfd, POLLIN, 0};
         const int r = ::ppoll(&pfd, 1, &wait, nullptr);
         if (r < 0) {

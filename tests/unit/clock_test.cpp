@@ -118,6 +118,20 @@ TEST_CASE("to_real saturates: no duration overflows into zero or into forever", 
     CHECK(clk::to_real(1e6) == std::chrono::seconds(1'000'000));
 }
 
+TEST_CASE("time_left: from now to an absolute deadline, never negative", "[clock]") {
+    ClockGuard guard;
+    clk::set_time_scale(1.0);
+    const timespec in_an_hour = clk::deadline(3600);
+    const timespec left = clk::time_left(in_an_hour);
+    CHECK(left.tv_sec >= 3598);
+    CHECK(left.tv_sec <= 3600);
+    CHECK(left.tv_nsec >= 0);
+    CHECK(left.tv_nsec < 1'000'000'000);
+    const timespec passed = clk::time_left(timespec{0, 0});
+    CHECK(passed.tv_sec == 0);
+    CHECK(passed.tv_nsec == 0);
+}
+
 TEST_CASE("safety_timeout: the logical time, but never less than the real floor", "[clock]") {
     ClockGuard guard;
     clk::set_time_scale(1.0);

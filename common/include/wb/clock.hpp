@@ -78,6 +78,10 @@ void sleep(double logical_seconds);
 // The absolute CLOCK_MONOTONIC instant `logical_seconds` from now, for timed waits.
 [[nodiscard]] timespec deadline(double logical_seconds) noexcept;
 
+// How long from now until the absolute CLOCK_MONOTONIC instant `deadline` (from deadline()), as a
+// relative timespec for ppoll and the like; zero once it has passed.
+[[nodiscard]] timespec time_left(const timespec& deadline) noexcept;
+
 // The one rule for safety nets: a wait that only a broken program would exhaust (a child that
 // never arrives at a gate) lasts `logical_seconds`, but never less than `at_least_real` of real
 // time. At a tiny time scale "10 s" would be a few milliseconds, less than a loaded machine needs

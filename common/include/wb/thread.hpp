@@ -87,10 +87,13 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "wb/error.hpp"
 
 namespace wb {
 
@@ -216,5 +219,18 @@ namespace detail {
 // The chapter driver restarts Thread-N at every demo (as Process-N).
 void reset_thread_numbering() noexcept;
 }  // namespace detail
+
+// std::jthread(f, args...) for code that uses the standard thread directly (chapters 03 and 12):
+// the same thread, but a failure to create it (EAGAIN: the process or user is out of threads)
+// is reported as wb::SystemError("pthread_create: Resource temporarily unavailable") rather than
+// the standard's bare "Resource temporarily unavailable", which names no call.
+template <typename F, typename... Args>
+[[nodiscard]] std::jthread start_jthread(F&& f, Args&&... args) {
+    try {
+        return std::jthread(std::forward<F>(f), std::forward<Args>(args)...);
+    } catch (const std::system_error& e) {
+        throw_errno("pthread_create", e.code().value());
+    }
+}
 
 }  // namespace wb

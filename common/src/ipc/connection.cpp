@@ -188,14 +188,7 @@ bool Connection::poll(double timeout) {
     const auto deadline = detail::deadline_after(timeout, "Connection::poll");
     for (;;) {
         timespec left{0, 0};
-        if (deadline) {
-            timespec now{};
-            ::clock_gettime(CLOCK_MONOTONIC, &now);
-            std::int64_t ns = (static_cast<std::int64_t>(deadline->tv_sec) - now.tv_sec) * 1'000'000'000 +
-                              (deadline->tv_nsec - now.tv_nsec);
-            if (ns < 0) ns = 0;
-            left = {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-        }
+        if (deadline) left = clock::time_left(*deadline);
         pollfd pfd{fd_.get(), POLLIN, 0};
         const int r = ::ppoll(&pfd, 1, deadline ? &left : nullptr, nullptr);
         if (r > 0) return true;  // data, or POLLHUP/POLLERR: recv() returns or throws at once

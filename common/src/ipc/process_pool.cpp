@@ -99,25 +99,6 @@ int reap_blocking(pid_t pid) noexcept {
     child_exit(0);
 }
 
-// SIGINT and SIGTERM held while a worker is forked and registered (as Process::start does).
-class SignalsHeld {
-public:
-    SignalsHeld() {
-        sigset_t block;
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        check_pthread(::pthread_sigmask(SIG_BLOCK, &block, &previous_), "pthread_sigmask");
-    }
-    SignalsHeld(const SignalsHeld&) = delete;
-    SignalsHeld& operator=(const SignalsHeld&) = delete;
-    ~SignalsHeld() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
-    [[nodiscard]] const sigset_t& previous() const noexcept { return previous_; }
-
-private:
-    sigset_t previous_{};
-};
-
 }  // namespace
 
 std::string encode_request(TaskInvoker invoker, void (*function)(), std::string_view arguments) {
@@ -254,7 +235,7 @@ private:
         w.number = ++started_;
         const std::string name = fmt::format("ForkPoolWorker-{}", w.number);
         std::fflush(nullptr);
-        SignalsHeld held;
+        wb::detail::SignalsHeld held;
         const pid_t parent = ::getpid();
         const pid_t pid = check(::fork(), "fork (ProcessPool worker)");
         if (pid == 0) {
@@ -382,14 +363,7 @@ private:
             }
         }
         timespec left{0, 0};
-        if (deadline != nullptr) {
-            timespec now{};
-            ::clock_gettime(CLOCK_MONOTONIC, &now);
-            std::int64_t ns = (static_cast<std::int64_t>(deadline->tv_sec) - now.tv_sec) * 1'000'000'000 +
-                              (deadline->tv_nsec - now.tv_nsec);
-            if (ns < 0) ns = 0;
-            left = {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-        }
+        if (deadline != nullptr) left = clock::time_left(*deadline);
         const int r = ::ppoll(fds.data(), fds.size(), deadline != nullptr ? &left : nullptr, nullptr);
         if (r < 0) {
             if (errno == EINTR) return;
