@@ -216,9 +216,18 @@ TEST_CASE("out of file descriptors: a clear error or success, never a stray chil
     // prlimit --nofile=N: descriptors run out somewhere between fork and the end of the run.
     // The program either copes or fails with exit 1 and a message naming the call; every child it
     // started is still terminated and reaped.
+    //
+    // In the undefined-behaviour sanitizer build one check cannot work here: UBSan validates a
+    // vptr by probing the memory through a pipe (sanitizer_common's IsAccessibleMemoryRange), and
+    // with no descriptor left every probe fails, so any virtual call may be reported as "object
+    // has invalid vptr <memory cannot be printed>" (reproduced with a ten-line program). For these
+    // runs only, UBSan reports without halting; nothing else changes (outside a UBSan build the
+    // variable is ignored).
+    const std::string ubsan = "UBSAN_OPTIONS=halt_on_error=0:print_stacktrace=0";
     for (const long limit : {8L, 11L, 14L, 16L}) {
         INFO("RLIMIT_NOFILE " << limit);
-        const auto r = run_chapter({"--seed", "1"}, {.timeout = std::chrono::seconds(60), .nofile_limit = limit});
+        const auto r = run_chapter({"--seed", "1"},
+                                   {.env = {ubsan}, .timeout = std::chrono::seconds(60), .nofile_limit = limit});
         INFO("stderr: " << r.err);
         CHECK((r.exit_code == 0 || r.exit_code == 1));
         if (r.exit_code == 1) CHECK(r.err.find("error:") != std::string::npos);
