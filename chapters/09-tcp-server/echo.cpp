@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <list>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/core.h>
@@ -15,6 +18,7 @@
 #include "wb/clock.hpp"
 #include "wb/output.hpp"
 #include "wb/process.hpp"
+#include "wb/thread.hpp"
 
 namespace ch09 {
 
@@ -62,14 +66,16 @@ std::string ascii_upper(std::string_view bytes) {
     return out;
 }
 
-double safety_timeout() { return std::max(10.0, 5.0 / wb::clock::time_scale()); }
+double safety_timeout() { return wb::clock::safety_timeout(10.0, std::chrono::seconds(5)); }
 
-void serve_connection(int fd, int number) {
+double effective_idle_timeout(double logical) { return wb::clock::safety_timeout(logical, std::chrono::seconds(1)); }
+
+void serve_connection(int fd, int number, double idle_timeout) {
     for (;;) {
-        wb::Received r = wb::receive_some(fd, kBuffer, g_idle_timeout);
+        wb::Received r = wb::receive_some(fd, kBuffer, idle_timeout);
         if (r.status == wb::Received::timeout) {
-            wb::emit("server.idle", {{"conn", number}, {"timeout", g_idle_timeout}},
-                     fmt::format("connection {}: nothing for {:g} s, closing it", number, g_idle_timeout));
+            wb::emit("server.idle", {{"conn", number}, {"timeout", idle_timeout}},
+                     fmt::format("connection {}: nothing for {:g} s, closing it", number, idle_timeout));
             return;
         }
         if (r.status == wb::Received::closed) {
@@ -97,17 +103,17 @@ namespace {
 
 bool stopped(const wb::Event* stop) { return stop != nullptr && stop->is_set(); }
 
-void serial_server(wb::LoopbackListener& listener, const wb::Event* stop, int& number) {
+void serial_server(wb::LoopbackListener& listener, const wb::Event* stop, double idle, int& number) {
     while (!stopped(stop)) {
         wb::UniqueFd conn = listener.accept_for(kPoll);
         if (!conn) continue;
         ++number;
         wb::emit("server.accept", {{"conn", number}}, fmt::format("accepted connection {}", number));
-        serve_connection(conn.get(), number);  // nobody else is served meanwhile
+        serve_connection(conn.get(), number, idle);  // nobody else is served meanwhile
     }
 }
 
-void process_server(wb::LoopbackListener& listener, const wb::Event* stop, int& number) {
+void process_server(wb::LoopbackListener& listener, const wb::Event* stop, double idle, int& number) {
     std::list<wb::Process> handlers;
     while (!stopped(stop)) {
         // Reap every handler that has ended: is_alive() reaps it (Python does the same in
@@ -119,9 +125,9 @@ void process_server(wb::LoopbackListener& listener, const wb::Event* stop, int& 
         ++number;
         wb::emit("server.accept", {{"conn", number}}, fmt::format("accepted connection {}", number));
         const int fd = conn.get();
-        wb::Process& p = handlers.emplace_back([fd, &listener](int n) {
+        wb::Process& p = handlers.emplace_back([fd, &listener, idle](int n) {
             listener.close();  // the child only serves its connection
-            serve_connection(fd, n);
+            serve_connection(fd, n, idle);
         }, number);
         p.set_name(fmt::format("conn-{}", number));
         p.start();
@@ -130,7 +136,7 @@ void process_server(wb::LoopbackListener& listener, const wb::Event* stop, int& 
     for (auto& p : handlers) p.join();
 }
 
-void thread_server(wb::LoopbackListener& listener, const wb::Event* stop, int& number) {
+void thread_server(wb::LoopbackListener& listener, const wb::Event* stop, double idle, int& number) {
     struct Handler {
         std::shared_ptr<std::atomic<bool>> done;
         std::jthread thread;
@@ -143,10 +149,10 @@ void thread_server(wb::LoopbackListener& listener, const wb::Event* stop, int& n
         ++number;
         wb::emit("server.accept", {{"conn", number}}, fmt::format("accepted connection {}", number));
         auto done = std::make_shared<std::atomic<bool>>(false);
-        handlers.push_back(Handler{done, std::jthread([c = std::move(conn), done, n = number] {
+        handlers.push_back(Handler{done, wb::start_jthread([c = std::move(conn), done, n = number, idle] {
                                        wb::set_thread_actor(fmt::format("conn-{}", n));
                                        try {
-                                           serve_connection(c.get(), n);
+                                           serve_connection(c.get(), n, idle);
                                        } catch (const std::exception& e) {
                                            wb::emit("server.error", {{"conn", n}, {"error", e.what()}},
                                                     fmt::format("connection {}: {}", n, e.what()));
@@ -159,15 +165,15 @@ void thread_server(wb::LoopbackListener& listener, const wb::Event* stop, int& n
 
 }  // namespace
 
-void run_server(Form form, wb::LoopbackListener& listener, const wb::Event* stop) {
+void run_server(Form form, wb::LoopbackListener& listener, const wb::Event* stop, double idle_timeout) {
     wb::emit("server.listening", {{"form", form_name(form)}, {"port", listener.port()}, {"backlog", listener.backlog()}},
              fmt::format("the {} server listens on 127.0.0.1:{} (backlog {})", form_name(form), listener.port(),
                          listener.backlog()));
     int connections = 0;
     switch (form) {
-        case Form::serial: serial_server(listener, stop, connections); break;
-        case Form::process: process_server(listener, stop, connections); break;
-        case Form::thread: thread_server(listener, stop, connections); break;
+        case Form::serial: serial_server(listener, stop, idle_timeout, connections); break;
+        case Form::process: process_server(listener, stop, idle_timeout, connections); break;
+        case Form::thread: thread_server(listener, stop, idle_timeout, connections); break;
     }
     wb::emit("server.stop", {{"form", form_name(form)}, {"connections", connections}, {"children", wb::live_children()}},
              fmt::format("the {} server stops after {} connections; {} child processes left", form_name(form),
@@ -205,6 +211,43 @@ wb::Received Client::ask(const std::string& message, double timeout) {
 void Client::leave() {
     fd_.reset();
     wb::emit("client.leave", {{"client", name_}}, fmt::format("{} leaves", name_));
+}
+
+void expect_reply(const wb::Received& r, const std::string& who) {
+    if (r.status != wb::Received::data) throw std::runtime_error(fmt::format("{} got no reply in time", who));
+}
+
+void run_clients(const std::vector<NamedBody>& clients) {
+    std::mutex m;
+    std::exception_ptr first;
+    {
+        std::vector<std::jthread> threads;
+        for (const auto& [name, body] : clients) {
+            threads.push_back(wb::start_jthread([&, name = name, body = body] {
+                wb::set_thread_actor(name);
+                try {
+                    body();
+                } catch (...) {
+                    const std::lock_guard lock(m);
+                    if (!first) first = std::current_exception();
+                }
+            }));
+        }
+    }
+    if (first) std::rethrow_exception(first);
+}
+
+ServerProcess::ServerProcess(Form form, int backlog, std::uint16_t port, double idle_timeout)
+    : listener_(port, backlog), process_([this, form, idle_timeout] { run_server(form, listener_, &stop_, idle_timeout); }) {
+    process_.set_name("server");
+    process_.start();
+    port_ = listener_.port();
+    listener_.close();  // main's copy: only the server accepts
+}
+
+void ServerProcess::stop() {
+    stop_.set();
+    process_.join();
 }
 
 }  // namespace ch09

@@ -13,13 +13,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <exception>
 #include <functional>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/core.h>
@@ -36,65 +33,21 @@
 
 namespace {
 
-using ch09::Client;
-using ch09::Form;
-
 // --port, --form, --serve, --client (parsed below main's demos).
 std::uint16_t g_port = 0;
-Form g_form = Form::process;
+ch09::Form g_form = ch09::Form::process;
 bool g_serve = false;
 bool g_client = false;
 
-// Runs each function in its own thread, named as an actor, joins them all, and rethrows the first
-// exception one of them threw (a thread must not let an exception escape: that ends the program).
-void run_clients(const std::vector<std::pair<std::string, std::function<void()>>>& clients) {
-    std::mutex m;
-    std::exception_ptr first;
-    {
-        std::vector<std::jthread> threads;
-        for (const auto& [name, body] : clients) {
-            threads.emplace_back([&, name = name, body = body] {
-                wb::set_thread_actor(name);
-                try {
-                    body();
-                } catch (...) {
-                    const std::lock_guard lock(m);
-                    if (!first) first = std::current_exception();
-                }
-            });
-        }
-    }
-    if (first) std::rethrow_exception(first);
-}
+using ch09::Client;
+using ch09::expect_reply;
+using ch09::Form;
+using ch09::run_clients;
 
-// A server of the given form in a child process named "server", listening before main goes on
-// (so no client can come too early); stop() ends it once its clients are done.
-class ServerProcess {
-public:
-    ServerProcess(Form form, int backlog) : listener_(g_port, backlog), process_([this, form] {
-        ch09::run_server(form, listener_, &stop_);
-    }) {
-        process_.set_name("server");
-        process_.start();
-        port_ = listener_.port();
-        listener_.close();  // main's copy: only the server accepts
-    }
-    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-    void stop() {
-        stop_.set();
-        process_.join();
-    }
-
-private:
-    wb::LoopbackListener listener_;
-    wb::Event stop_;
-    wb::Process process_;
-    std::uint16_t port_ = 0;
+// The demos' clients are never silent: their servers' idle timeout is only a safety net.
+struct ServerProcess : ch09::ServerProcess {
+    ServerProcess(Form form, int backlog) : ch09::ServerProcess(form, backlog, g_port, ch09::safety_timeout()) {}
 };
-
-void expect_reply(const wb::Received& r, const std::string& who) {
-    if (r.status != wb::Received::data) throw std::runtime_error(fmt::format("{} got no reply in time", who));
-}
 
 // ------------------------------------------------------------------------------------------------
 // Demo 1 - the serial server (000 §2.2.4 (1)): accept, then serve that client until it leaves.
@@ -178,7 +131,7 @@ void demo_backlog() {
         others.clear();
         busy.leave();
         // The queued clients ask, all at once; the serial server answers them in turn.
-        std::vector<std::pair<std::string, std::function<void()>>> in_queue;
+        std::vector<ch09::NamedBody> in_queue;
         for (auto& fd : queued) {
             in_queue.emplace_back("queued", [&fd, patience] {
                 Client q("queued", std::move(fd));
@@ -208,7 +161,7 @@ void eight_clients(Form form) {
     // The clients connect in turn (client-i once client-(i-1) is connected), so that connection
     // numbers match client numbers in the output; after that nothing orders them.
     std::vector<wb::Event> connected(kClients);
-    std::vector<std::pair<std::string, std::function<void()>>> clients;
+    std::vector<ch09::NamedBody> clients;
     for (int i = 0; i < kClients; ++i) {
         const std::string name = fmt::format("client-{}", i);
         clients.emplace_back(name, [&, name, i] {
@@ -251,12 +204,13 @@ void demo_thread_per_connection() {
 // connection or leaves without reading costs only that connection.
 // ------------------------------------------------------------------------------------------------
 void demo_misbehaving() {
-    ServerProcess server(Form::process, ch09::kConcurrentBacklog);
+    const double idle = ch09::effective_idle_timeout(ch09::g_idle_timeout);
+    ch09::ServerProcess server(Form::process, ch09::kConcurrentBacklog, g_port, idle);
     const double patience = ch09::safety_timeout();
     run_clients({{"clients", [&] {
         {
             Client silent("silent", server.port());  // says nothing: the server times it out
-            const wb::Received r = wb::receive_some(silent.fd(), 16, ch09::g_idle_timeout + patience);
+            const wb::Received r = wb::receive_some(silent.fd(), 16, idle + patience);
             const bool closed = r.status == wb::Received::closed;
             wb::emit("client.closed_by_server", {{"client", "silent"}, {"closed", closed}},
                      closed ? "silent: the server closed the connection" : "silent: the server never closed it");
@@ -332,7 +286,7 @@ std::optional<int> serve_or_client() {
         } catch (const wb::AddressInUse&) {
             return port_in_use(g_port);
         }
-        ch09::run_server(g_form, *listener, nullptr);  // until Ctrl-C (SIGINT) or SIGTERM
+        ch09::run_server(g_form, *listener, nullptr, ch09::effective_idle_timeout(ch09::g_idle_timeout));  // until Ctrl-C (SIGINT) or SIGTERM
         return 0;
     }
     if (g_port != 0) {  // the demos will bind it: say now, clearly, if they cannot
@@ -378,7 +332,7 @@ int main(int argc, char** argv) {
             {"idle-timeout", "S", "close a connection that sends nothing for S logical seconds (default 5)",
              [](std::string_view v) {
                  const double s = wb::parse_double(v, "--idle-timeout");
-                 if (!(s > 0 && s <= 3600)) usage_error("--idle-timeout must be between 0 and 3600 seconds");
+                 if (!(s >= 0.01 && s <= 3600)) usage_error("--idle-timeout must be between 0.01 and 3600 seconds");
                  ch09::g_idle_timeout = s;
              }},
         },
