@@ -127,15 +127,20 @@ void Buyers::start(const AtTheWindow& body) {
     }
     for (int i = 0; i < kBuyers; ++i) {
         processes_.emplace_back([this, body, i, p = place[static_cast<std::size_t>(i)]] {
-            search(i, office_);
-            if (!searched_.arrive_and_wait(safety_timeout())) throw std::runtime_error("the window never opened");
-            if (p > 0) {
-                if (!first_served_.wait(safety_timeout())) throw std::runtime_error("the first buyer was never served");
-                wb::clock::sleep(p * kArrivalGap);
+            try {
+                search(i, office_);
+                if (!searched_.arrive_and_wait(safety_timeout())) throw std::runtime_error("the window never opened");
+                if (p > 0) {
+                    if (!first_served_.wait(safety_timeout())) throw std::runtime_error("the first buyer was never served");
+                    wb::clock::sleep(p * kArrivalGap);
+                }
+                body(i, [this, p] {
+                    if (p == 0) first_served_.set();
+                });
+            } catch (...) {
+                if (p == 0) first_served_.set();  // the others must not wait for a buyer who failed
+                throw;
             }
-            body(i, [this, p] {
-                if (p == 0) first_served_.set();
-            });
         });
         processes_.back().set_name(buyer_name(i));
         processes_.back().start();
@@ -144,10 +149,25 @@ void Buyers::start(const AtTheWindow& body) {
     std::string order;
     for (int i = 0; i < kBuyers; ++i) line[static_cast<std::size_t>(place[static_cast<std::size_t>(i)])] = i;
     for (int b : line) order += fmt::format("{}{}", order.empty() ? "" : ", ", b);
-    if (!searched_.wait_until_ready(safety_timeout())) throw std::runtime_error("not every buyer has searched");
+    wait_ready(searched_, "searched");
     wb::emit("window.open", {{"line", line}, {"order", order}},
              wb::from_fields("everyone has searched: the window opens. In line (seeded): buyers {order}"));
     searched_.open();
+}
+
+void Buyers::wait_ready(wb::StartGate& gate, std::string_view what) {
+    const double slice = wb::clock::to_logical(std::chrono::milliseconds(20));
+    const wb::clock::Stopwatch waited;
+    const double limit = safety_timeout();
+    while (!gate.wait_until_ready(slice)) {
+        for (auto& p : processes_) {
+            if (!p.is_alive() && p.exitcode().value_or(0) != 0) {
+                throw std::runtime_error(fmt::format("{} failed (exit code {}) before every buyer had {}", p.name(),
+                                                     *p.exitcode(), what));
+            }
+        }
+        if (waited.elapsed() > limit) throw std::runtime_error(fmt::format("not every buyer has {}", what));
+    }
 }
 
 void Buyers::join_all() {

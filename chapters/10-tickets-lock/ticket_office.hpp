@@ -144,6 +144,11 @@ public:
     using AtTheWindow = std::function<void(int i, const std::function<void()>& now_served)>;
     // Starts the ten buyers, waits until all have searched, and opens the window.
     void start(const AtTheWindow& body);
+    // Waits until all ten buyers have arrived at `gate` (wait_until_ready). A buyer that fails
+    // before it arrives (out of descriptors, say) would leave main waiting for the whole safety
+    // net: main looks at the buyers between short waits and throws at once, naming the buyer and
+    // `what` the others had done, when one has ended with an error.
+    void wait_ready(wb::StartGate& gate, std::string_view what);
     void join_all();
     // The result, checked: remaining + sold = initial, or by how much it is off (sale.summary).
     void summarise(bool locked);
