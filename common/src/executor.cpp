@@ -233,15 +233,22 @@ void ThreadPoolExecutor::enqueue(std::unique_ptr<detail::WorkItem> item) {
     }
     queue_.push_back(std::move(item));
     ++unfinished_;
-    work_.notify_one();
+    // Only a worker blocked in work_.wait() needs waking: a busy one looks at the queue before
+    // it waits again.
+    if (idle_workers_ > 0) work_.notify_one();
 }
 
 void ThreadPoolExecutor::worker_loop() {
     t_worker_of = this;
+    bool ran_one = false;  // a call finished since the last time the lock was held
     for (;;) {
         std::unique_ptr<detail::WorkItem> item;
         {
             std::unique_lock lock(mutex_);
+            // The previous call is counted done here, in the same critical section as taking the
+            // next one (one lock per call, not two).
+            if (ran_one && --unfinished_ == 0) idle_.notify_all();
+            ran_one = false;
             ++idle_workers_;
             work_.wait(lock, [&] { return !queue_.empty() || shutdown_; });
             --idle_workers_;
@@ -251,10 +258,7 @@ void ThreadPoolExecutor::worker_loop() {
         }
         item->run();
         item.reset();  // the call's arguments are destroyed in the worker, before it is counted done
-        {
-            std::lock_guard lock(mutex_);
-            if (--unfinished_ == 0) idle_.notify_all();
-        }
+        ran_one = true;
     }
 }
 
