@@ -35,9 +35,9 @@ HERE = Path(__file__).resolve().parent
 NOISY_SPREAD = 1.5  # max/min of the repetitions above which a measurement is "noisy"
 
 # The Google Benchmark binaries (built by bench/meson.build) and the Python peers.
-BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench", "queue-bench"]
+BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench", "queue-bench", "executor-bench"]
 PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py", "threading_peer.py",
-         "queues.py", "pool.py"]
+         "queues.py", "pool.py", "executor.py"]
 
 
 class Row:
@@ -123,6 +123,19 @@ def _rows():
             "pool-map/library/cpus:2", "pool-tasks/bare/cpus:2", "bare forked workers",
             "pool-map/python/cpus:2"),
     ]
+    # Chapter 20: wb::ThreadPoolExecutor(2) and a trivial task, next to a bare std::mutex +
+    # std::condition_variable pool of std::packaged_task and Python's ThreadPoolExecutor(2).
+    rows += [
+        Row("executor-batch", "ThreadPoolExecutor: 1000 submits, then each result", "2",
+            "executor-batch/library/cpus:2", "executor-batch/bare/cpus:2", "mutex+condvar packaged_task pool",
+            "executor-batch/python/cpus:2"),
+        Row("executor-roundtrip", "ThreadPoolExecutor: submit + result, one at a time", "2",
+            "executor-roundtrip/library/cpus:2", "executor-roundtrip/bare/cpus:2", "mutex+condvar packaged_task pool",
+            "executor-roundtrip/python/cpus:2"),
+        Row("executor-map", "ThreadPoolExecutor: map over 1000 inputs, per input", "2",
+            "executor-map/library/cpus:2", "executor-batch/bare/cpus:2", "mutex+condvar packaged_task pool",
+            "executor-map/python/cpus:2"),
+    ]
     return rows
 
 
@@ -148,6 +161,7 @@ TARGETS = [
      "apply_async at least 10x Python's tasks/s (Python's dispatch: a task to the first free worker)"),
     (_row("pool-apply-async", 1), "python/library", ">=", 10.0,
      "apply_async at least 10x Python's tasks/s (8 tasks in flight per worker)"),
+    (_row("executor-batch"), "python/library", ">=", 10.0, "ThreadPoolExecutor at least 10x Python's tasks/s"),
 ]
 
 
