@@ -11,8 +11,6 @@
 // Instead it scales the COUNT: at --time-scale 0.01 the loop counts to 1,000,000 instead of
 // 100,000,000, and printed durations are divided by the scale like every other duration - they
 // read as the seed's count would take on this machine.
-#include <sys/resource.h>
-
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -21,6 +19,7 @@
 
 #include <fmt/core.h>
 
+#include "measure.hpp"
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
 #include "wb/cpu.hpp"
@@ -31,6 +30,10 @@
 #include "wb/thread.hpp"
 
 namespace {
+
+using ch16::cpu_of_children;
+using ch16::in_two_threads;
+using ch16::Measured;
 
 std::uint64_t g_count = 100'000'000;      // --count: the seed's range(100000000)
 std::uint64_t g_switch_interval = 100'000;  // --switch-interval, in steps
@@ -75,60 +78,9 @@ std::uint64_t my_counter_plain(std::uint64_t n) {
     return i;
 }
 
-// What one way of running the two counts measured.
-struct Measured {
-    double wall = 0;  // logical seconds, start to end
-    double cpu = 0;   // logical seconds of CPU used by the two counts together
-};
-
-double cpu_of_children() {
-    rusage usage{};
-    wb::check(::getrusage(RUSAGE_CHILDREN, &usage), "getrusage(RUSAGE_CHILDREN)");
-    const auto us = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e6 + static_cast<double>(tv.tv_usec); };
-    return wb::clock::to_logical(std::chrono::nanoseconds(std::llround((us(usage.ru_utime) + us(usage.ru_stime)) * 1e3)));
-}
-
-// Runs `count` (the two counts, each in a wb::Thread) and measures the wall time and the CPU time
-// the two threads used. `serially`: start+join one at a time (the seed's first program).
-template <typename Count>
-Measured in_two_threads(bool serially, Count count) {
-    std::array<double, 2> cpu{};
-    std::vector<std::unique_ptr<wb::Thread>> threads;
-    for (std::size_t t = 0; t < 2; ++t) {
-        threads.push_back(std::make_unique<wb::Thread>([&cpu, t, count] {
-            const auto before = wb::thread_cpu_time();
-            count();
-            cpu[t] = wb::clock::to_logical(wb::thread_cpu_time() - before);
-        }));
-    }
-    const wb::clock::Stopwatch watch;
-    if (serially) {
-        for (auto& t : threads) {
-            t->start();
-            t->join();
-        }
-    } else {
-        for (auto& t : threads) t->start();
-        for (auto& t : threads) t->join();
-    }
-    return Measured{watch.elapsed(), cpu[0] + cpu[1]};
-}
-
-// Reports one way: the total, the CPUs busy on average (CPU time / wall time) and, against the
-// serial baseline, how many times as fast it was.
+// Reports one way of counting (measure.hpp), with the count and the scaled steps of this run.
 void report(const std::string& mode, const Measured& m, const Measured* serial, wb::Json extra = wb::Json::object()) {
-    const double busy = m.wall > 0 ? m.cpu / m.wall : 0;
-    wb::Json fields = {{"mode", mode}, {"count", g_count}, {"steps", scaled_count()}, {"seconds", m.wall},
-                   {"cpu_seconds", m.cpu}, {"busy_cpus", busy}, {"cpus_allowed", wb::allowed_cpus().size()}};
-    fields.update(extra);
-    std::string text = fmt::format("{}: two counts to {} took {:.2f} s; on average {:.2f} CPUs were busy", mode,
-                                   g_count, m.wall, busy);
-    if (serial != nullptr) {
-        const double speedup = m.wall > 0 ? serial->wall / m.wall : 0;
-        fields["speedup"] = speedup;
-        text += fmt::format(", {:.2f} x as fast as serial", speedup);
-    }
-    wb::emit("count.total", fields, text);
+    ch16::report(mode, g_count, scaled_count(), m, serial, std::move(extra));
 }
 
 // Demo 1 - the counting loop twice: serially, in two threads, in two processes.
