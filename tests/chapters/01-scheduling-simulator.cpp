@@ -228,14 +228,18 @@ TEST_CASE("mlfq lets a short job finish fast without knowing lengths (the seed's
 // The parsers and the error cases.
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("parse_jobs accepts LENGTH and ARRIVAL:LENGTH, and rejects the rest") {
+TEST_CASE("parse_jobs accepts LENGTH, ARRIVAL:LENGTH and ARRIVAL:LENGTH:IOFREQ, and rejects the rest") {
     const auto jobs = parse_jobs("5, 1:3,2");
     REQUIRE(jobs.size() == 3);
     CHECK((jobs[0].id == 0 && jobs[0].arrival == 0 && jobs[0].length == 5));
     CHECK((jobs[1].id == 1 && jobs[1].arrival == 1 && jobs[1].length == 3));
     CHECK((jobs[2].id == 2 && jobs[2].arrival == 0 && jobs[2].length == 2));
     CHECK(format_jobs(jobs) == "0:5,1:3,0:2");
-    for (const char* bad : {"", "1,,2", "0", "-1:3", "1:x", "x", "1:2:3", "3,", "1:0", "1e3", "99999999999999999999"}) {
+    const auto io = parse_jobs("0:5:2,1:3:0");
+    CHECK((io[0].arrival == 0 && io[0].length == 5 && io[0].io_freq == 2));
+    CHECK((io[1].arrival == 1 && io[1].length == 3 && io[1].io_freq == 0));
+    CHECK(format_jobs(io) == "0:5:2,1:3");
+    for (const char* bad : {"", "1,,2", "0", "-1:3", "1:x", "x", "1:2:3:4", "1:2:x", "1:2:-1", "1:2:", "3,", "1:0", "1e3", "99999999999999999999"}) {
         INFO(bad);
         CHECK_THROWS_AS(parse_jobs(bad), std::invalid_argument);
     }
