@@ -138,7 +138,7 @@ int quiz(const Request& r) {
                                           : std::string("no I/O"));
     }
     if (std::any_of(q.jobs.begin(), q.jobs.end(), [](const Job& j) { return j.io_freq > 0; })) {
-        text += fmt::format("\n  every I/O takes {} units", q.config.io_time);
+        text += fmt::format("\n  every I/O takes {} unit{}", q.config.io_time, q.config.io_time == 1 ? "" : "s");
     }
     text += "\nPredict: the schedule (who runs when, who is blocked in I/O, when the CPU idles), and each\n"
             "job's response (first run - arrival) and turnaround (finish - arrival).";
