@@ -155,6 +155,9 @@ std::string gantt_chart(const wb::Json& fields) {
     }
 
     std::string out = title + "\n" + labels + "\n" + ruler + "\n";
+    // One row per job, filled in one pass over the I/Os and one over the runs (a run may have
+    // thousands of jobs and a hundred thousand runs).
+    std::vector<std::string> rows;
     for (const auto& job : jobs) {
         const Time job_finish = finish.at(static_cast<std::size_t>(job.id));
         std::string row(columns, ' ');
@@ -162,28 +165,26 @@ std::string gantt_chart(const wb::Json& fields) {
         for (std::size_t c = column_of(job.arrival); c < columns && static_cast<Time>(c) * k < job_finish; ++c) {
             row[c] = '.';
         }
-        // ...except where it is blocked in I/O...
-        if (fields.contains("io")) {
-            for (const auto& span : fields.at("io")) {
-                if (span.at("job").get<int>() != job.id) continue;
-                const Time span_end = span.at("end").get<Time>();
-                for (std::size_t c = column_of(span.at("start").get<Time>());
-                     c < columns && static_cast<Time>(c) * k < span_end; ++c) {
-                    row[c] = 'o';
-                }
-            }
+        rows.push_back(std::move(row));
+    }
+    // ...except where it is blocked in I/O...
+    const auto mark = [&](const wb::Json& span, char c) {
+        std::string& row = rows.at(span.at("job").get<std::size_t>());
+        const Time span_end = span.at("end").get<Time>();
+        for (std::size_t col = column_of(span.at("start").get<Time>());
+             col < columns && static_cast<Time>(col) * k < span_end; ++col) {
+            row[col] = c;
         }
-        // ...and where it runs.
-        for (const auto& run : timeline) {
-            if (run.at("job").get<int>() != job.id) continue;
-            const Time run_end = run.at("end").get<Time>();
-            for (std::size_t c = column_of(run.at("start").get<Time>());
-                 c < columns && static_cast<Time>(c) * k < run_end; ++c) {
-                row[c] = levels ? level_mark(run.at("level").get<int>()) : '#';
-            }
-        }
+    };
+    if (fields.contains("io")) {
+        for (const auto& span : fields.at("io")) mark(span, 'o');
+    }
+    // ...and where it runs.
+    for (const auto& run : timeline) mark(run, levels ? level_mark(run.at("level").get<int>()) : '#');
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::string& row = rows[i];
         row.erase(row.find_last_not_of(' ') + 1);
-        out += fmt::format("{:<{}}{}\n", fmt::format("job {}", job.id), label_width, row);
+        out += fmt::format("{:<{}}{}\n", fmt::format("job {}", jobs[i].id), label_width, row);
     }
     // The idle columns: those no run touches.
     std::string idle(columns, '-');
