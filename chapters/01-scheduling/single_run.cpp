@@ -69,7 +69,8 @@ std::vector<Job> generate_jobs(int count) {
 }
 
 // The workload of a quiz (--quiz): what the command line gave, the rest drawn from the random
-// stream (seed, 1), so the same --seed asks the same questions. Jobs: 3 (or --count), arrivals
+// stream (seed, 1), so the same --seed asks the same questions (an MLFQ-only option without
+// --policy makes it MLFQ). Jobs: 3 (or --count), arrivals
 // 0 to 2(N-1), lengths 2-8, half of them doing an I/O every 1-3 units; the I/O time 1-3; the
 // policy one of the four; RR's slice 1-3; MLFQ 3 levels with a top slice of 1 or 2, a boost
 // (every 8-15 units) half the time, the preempted job to the tail or the head.
@@ -82,7 +83,17 @@ Quiz draw_quiz(const Request& r) {
     Quiz q;
     const std::vector<Policy> policies = {Policy::fifo, Policy::sjf, Policy::rr, Policy::mlfq};
     q.config.policy = policies[static_cast<std::size_t>(random.uniform_int(0, 3))];
+    // An option only MLFQ has asks for MLFQ.
+    const bool mlfq_only = r.quanta || r.levels || r.preempted_to || r.boost;
+    if (mlfq_only) q.config.policy = Policy::mlfq;
     if (r.policy) q.config.policy = *r.policy;
+    if (mlfq_only && q.config.policy != Policy::mlfq) {
+        wb::warn(fmt::format("--quanta, --levels, --preempted-to and --boost have no effect with --policy {}",
+                             scheduling::to_string(q.config.policy)));
+    }
+    if (r.quantum && (q.config.policy == Policy::fifo || q.config.policy == Policy::sjf)) {
+        wb::warn(fmt::format("--quantum has no effect with --policy {}", scheduling::to_string(q.config.policy)));
+    }
     const int count = r.count.value_or(3);
     for (int i = 0; i < count; ++i) {
         Job job;

@@ -701,4 +701,13 @@ TEST_CASE("--quiz asks without answering; --answers answers with the numbers of 
     REQUIRE(answered.exit_code == 0);
     CHECK(answered.out.find("average") != std::string::npos);
     CHECK(answered.out.find("CPU utilisation:") != std::string::npos);
+
+    // What the command line gives, the quiz uses; an MLFQ-only option asks for MLFQ.
+    const auto given = harness::run_jsonl(2, {"--quiz", "--boost", "4", "--jobs", "0:5:2,1:3", "--io-time", "2"});
+    const auto q = harness::select(given.events, "quiz");
+    REQUIRE(q.size() == 1);
+    const std::string command = q[0]["fields"]["command"].get<std::string>();
+    CHECK(command.find("--policy mlfq") == 0);
+    CHECK(command.find("--boost 4") != std::string::npos);
+    CHECK(command.find("--io-time 2 --jobs 0:5:2,1:3") != std::string::npos);
 }
