@@ -136,6 +136,9 @@ void demo_rr_slice() {
 // Job 0 computes for 12 units; job 1 needs only 4 units of CPU but starts an I/O (2 units) after
 // each one, like a program that reads a little, works a little. FIFO, then RR with a slice of 2.
 void demo_io_mix() {
+    const auto wait_ratio = [](const scheduling::JobResult& j) {
+        return static_cast<double>(j.wait) / static_cast<double>(j.job.length);
+    };
     const auto jobs = scheduling::parse_jobs("0:12,0:4:1");
     wb::note("Job 0 is CPU-bound (12 units); job 1 is I/O-bound: an I/O of 2 units after every unit of CPU.\n"
              "FIFO first, then RR with a slice of 2:");
@@ -147,9 +150,12 @@ void demo_io_mix() {
         "utilisation {:.0f}%). Under RR it got the CPU at {}, and its I/Os overlapped job 0's computing: the\n"
         "CPU was never idle (utilisation {:.0f}%), job 1 finished at {}, and even job 0 only lost {} units.\n"
         "That is the seed's \"FCFS suits CPU-bound jobs and is bad for I/O-bound ones\" - and why it wastes\n"
-        "the machine: while the CPU-bound job runs, the I/O device waits, and then the CPU does.",
+        "the machine: while the CPU-bound job runs, the I/O device waits, and then the CPU does.\n"
+        "And RR's idea, \"each process waits in proportion to the service it gets\": wait / length is {:.2f}\n"
+        "and {:.2f} under RR, {:.2f} and {:.2f} under FIFO.",
         job(f, 1).first_run, job(f, 1).response, job(f, 1).finish, stretch(job(f, 1)), 100 * f.cpu_utilisation(),
-        job(r, 1).first_run, 100 * r.cpu_utilisation(), job(r, 1).finish, job(r, 0).finish - job(f, 0).finish));
+        job(r, 1).first_run, 100 * r.cpu_utilisation(), job(r, 1).finish, job(r, 0).finish - job(f, 0).finish,
+        wait_ratio(job(r, 0)), wait_ratio(job(r, 1)), wait_ratio(job(f, 0)), wait_ratio(job(f, 1))));
 }
 
 // Demo 8 - back into the ready queue after an I/O (seed 004 §二: a process enters RR's ready queue

@@ -168,7 +168,7 @@ std::vector<wb::Option> single_run_options() {
     return {
         {"policy", "P", "run one simulation: fifo, sjf, rr or mlfq (instead of the demos)",
          option_setter("policy", [](std::string_view v) { request.policy = scheduling::parse_policy(v); })},
-        {"jobs", "LIST", "the jobs: LEN,LEN,... (all arriving at 0) or ARRIVAL:LEN,...",
+        {"jobs", "LIST", "the jobs: LEN,... (all arriving at 0), ARRIVAL:LEN,... or ARRIVAL:LEN:IOFREQ,... (with I/O)",
          option_setter("jobs", [](std::string_view v) { request.jobs = scheduling::parse_jobs(v); })},
         {"count", "N", "generate N jobs from --seed (lengths 1-10, arrivals 0-3(N-1); default 3)",
          [](std::string_view v) { request.count = static_cast<int>(wb::parse_int(v, "count", 1, scheduling::max_jobs)); }},

@@ -471,6 +471,16 @@ TEST_CASE("the demos show the seed's claims", "[01]") {
         CHECK(res[1]["idle"].empty());
         CHECK(res[0]["cpu_utilisation"].get<double>() < 0.8);
         CHECK(res[1]["cpu_utilisation"].get<double>() == Approx(1.0));
+        // RR keeps wait in proportion to service: wait / length of the two jobs within a factor of
+        // 2 under RR; under FIFO the CPU-bound job never waits and the I/O-bound one waits 3 times
+        // its length.
+        const auto ratio = [](const Json& s, int j) {
+            return static_cast<double>(number(s, j, "wait")) / static_cast<double>(number(s, j, "length"));
+        };
+        CHECK(ratio(res[1], 1) <= 2 * ratio(res[1], 0));
+        CHECK(ratio(res[1], 0) <= 2 * ratio(res[1], 1));
+        CHECK(ratio(res[0], 0) == 0);
+        CHECK(ratio(res[0], 1) == Approx(3.0));
         // And the CPU-bound job loses little under RR.
         CHECK(number(res[1], 0, "finish") - number(res[0], 0, "finish") <= 4);
     }
