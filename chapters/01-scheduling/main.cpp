@@ -1,6 +1,8 @@
 // Chapter 01 - Scheduling.
 //
 // Seeds: 000 §1.3 (进程的调度算法) and 004 §二 (进程调度).
+// Jobs can do I/O (ARRIVAL:LENGTH:IOFREQ): the later demos show what the seeds say about I/O-bound
+// work, the ready queue and starvation.
 // The seeds open with theory: how the operating system decides which ready process gets the CPU,
 // and what four classic policies - first come first served, shortest job first, round robin and
 // the multi-level feedback queue - are good and bad at. They have no code, and no user program can
@@ -11,7 +13,9 @@
 // Run with no options, it plays the demos below in order. With --policy it runs one simulation of
 // your own instead (single_run.cpp), OSTEP-style: it echoes its arguments (ARG policy rr ...),
 // then prints the chart and the table (drawn in report.cpp), or, with --format json, one JSON
-// document and nothing else.
+// document and nothing else. --quiz prints a workload to work out by hand; --answers checks it.
+#include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -34,6 +38,11 @@ Config sjf() { return {.policy = Policy::sjf}; }
 Config rr(Time quantum) { return {.policy = Policy::rr, .quantum = quantum}; }
 Config mlfq(std::vector<Time> quanta, PreemptedTo preempted_to = PreemptedTo::tail) {
     return {.policy = Policy::mlfq, .quanta = std::move(quanta), .preempted_to = preempted_to};
+}
+// The same policy with each I/O taking `io_time` units.
+Config with_io(Config c, Time io_time) {
+    c.io_time = io_time;
+    return c;
 }
 
 // Demo 1 - FCFS (seed: "FCFS算法比较有利于长作业, 而不利于短作业").
@@ -123,6 +132,56 @@ void demo_rr_slice() {
         runs.front().schedule.context_switches));
 }
 
+// Demo 7 - CPU-bound and I/O-bound work (seed 000: "FCFS ... 有利于CPU繁忙型作业, 而不利于I/O繁忙型作业").
+// Job 0 computes for 12 units; job 1 needs only 4 units of CPU but starts an I/O (2 units) after
+// each one, like a program that reads a little, works a little. FIFO, then RR with a slice of 2.
+void demo_io_mix() {
+    const auto wait_ratio = [](const scheduling::JobResult& j) {
+        return static_cast<double>(j.wait) / static_cast<double>(j.job.length);
+    };
+    const auto jobs = scheduling::parse_jobs("0:12,0:4:1");
+    wb::note("Job 0 is CPU-bound (12 units); job 1 is I/O-bound: an I/O of 2 units after every unit of CPU.\n"
+             "FIFO first, then RR with a slice of 2:");
+    const Schedule f = show(jobs, with_io(fifo(), 2));
+    const Schedule r = show(jobs, with_io(rr(2), 2));
+    wb::note(fmt::format(
+        "Under FIFO the I/O-bound job 1 first ran at {} (response {}) and finished at {} (ta/len {:.2f}): it waited\n"
+        "for the CPU-bound job's whole burst, and afterwards the CPU idled during each of its I/Os (CPU\n"
+        "utilisation {:.0f}%). Under RR it got the CPU at {}, and its I/Os overlapped job 0's computing: the\n"
+        "CPU was never idle (utilisation {:.0f}%), job 1 finished at {}, and even job 0 only lost {} units.\n"
+        "That is the seed's \"FCFS suits CPU-bound jobs and is bad for I/O-bound ones\" - and why it wastes\n"
+        "the machine: while the CPU-bound job runs, the I/O device waits, and then the CPU does.\n"
+        "And RR's idea, \"each process waits in proportion to the service it gets\": wait / length is {:.2f}\n"
+        "and {:.2f} under RR, {:.2f} and {:.2f} under FIFO.",
+        job(f, 1).first_run, job(f, 1).response, job(f, 1).finish, stretch(job(f, 1)), 100 * f.cpu_utilisation(),
+        job(r, 1).first_run, 100 * r.cpu_utilisation(), job(r, 1).finish, job(r, 0).finish - job(f, 0).finish,
+        wait_ratio(job(r, 0)), wait_ratio(job(r, 1)), wait_ratio(job(f, 0)), wait_ratio(job(f, 1))));
+}
+
+// Demo 8 - back into the ready queue after an I/O (seed 004 §二: a process enters RR's ready queue
+// when it is new, when its slice ran out, or when the I/O it blocked on completes).
+void demo_rr_io_rejoin() {
+    const auto jobs = scheduling::parse_jobs("0:6:2,0:6,1:4");
+    wb::note("RR, slice 3, I/O takes 2. Job 0 starts an I/O after every 2 units; jobs 1 and 2 never do:");
+    const Schedule s = show(jobs, with_io(rr(3), 2));
+    // Job 0's first I/O, and when it ran again.
+    const scheduling::Span io = *std::find_if(s.io.begin(), s.io.end(), [](const auto& x) { return x.job == 0; });
+    Time again = 0;
+    for (const auto& run : s.timeline) {
+        if (run.job == 0 && run.start >= io.end) {
+            again = run.start;
+            break;
+        }
+    }
+    wb::note(fmt::format(
+        "Job 0 ran 0-{} and blocked before its slice was over: it left the CPU at once, and job 1 ran\n"
+        "meanwhile. Its I/O completed at {} and it rejoined the ready queue at the tail, behind job 2, which\n"
+        "had arrived at 1; at 5 job 1's slice ran out and it went behind job 0. Job 0 ran again at {}.\n"
+        "The three ways into the queue, all in one run: a new job (2), a job back from its I/O (0), a job\n"
+        "whose slice ran out (1). Job 0's {} units in I/O are not waiting for the CPU: its wait is {}.",
+        io.start, io.end, again, job(s, 0).io, job(s, 0).wait));
+}
+
 // Demo 5 - MLFQ (seed 004 §二: "多级反馈队列调度算法则不必事先知道各种进程所需的执行时间").
 // A long job starts alone; two short jobs arrive while it runs. Nobody tells the scheduler any
 // length.
@@ -159,6 +218,39 @@ void demo_mlfq_preempted() {
         job(tail, 1).finish, job(tail, 0).finish, job(head, 0).finish, job(head, 1).finish));
 }
 
+// Demo 9 - starvation and the priority boost (OSTEP's rule 5; the seed's MLFQ has no boost).
+// A 4-unit job, then a 1-unit job arriving at every tick from 1 to 12: each newcomer enters the
+// top queue and goes ahead of the long job, which has sunk. Then the same with a boost every 3.
+void demo_mlfq_boost() {
+    std::string list = "0:4";
+    for (int t = 1; t <= 12; ++t) list += fmt::format(",{}:1", t);
+    const auto jobs = scheduling::parse_jobs(list);
+    // The longest time job 0 was ready without running.
+    const auto longest_wait = [](const Schedule& s) {
+        Time ready_from = job(s, 0).job.arrival, longest = 0;
+        for (const auto& run : s.timeline) {
+            if (run.job != 0) continue;
+            longest = std::max(longest, run.start - ready_from);
+            ready_from = run.end;
+        }
+        return longest;
+    };
+    wb::note("A 4-unit job 0, and a 1-unit job arriving at every tick from 1 to 12. MLFQ 1, 2, 4 without a boost:");
+    const Schedule starved = show(jobs, mlfq({1, 2, 4}));
+    wb::note("The same with a boost every 3 units (every job back to the top queue, with a fresh slice):");
+    Config boosted = mlfq({1, 2, 4});
+    boosted.boost = 3;
+    const Schedule rescued = show(jobs, boosted);
+    wb::note(fmt::format(
+        "Without the boost job 0 ran once, sank to level 1, and then waited {} units while the short jobs\n"
+        "took the top queue: it finished at {}. Were the stream endless, it would never run again\n"
+        "(starvation). With the boost it went back to the top queue every 3 units: it never waited more\n"
+        "than {} units and finished at {}. The short jobs paid a little (average turnaround {:.2f} instead\n"
+        "of {:.2f}). The seed's MLFQ has no boost; OSTEP adds it as rule 5, for exactly this.",
+        longest_wait(starved), job(starved, 0).finish, longest_wait(rescued), job(rescued, 0).finish,
+        rescued.avg.turnaround, starved.avg.turnaround));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,16 +259,20 @@ int main(int argc, char** argv) {
         .title = "Scheduling",
         .description =
             "A simulator of the CPU scheduling policies of the seeds: FCFS (fifo), SJF, round robin (rr) and the\n"
-            "multi-level feedback queue (mlfq). The demos show the seeds' claims; with --policy it runs one\n"
-            "simulation of your own jobs and prints a Gantt chart and the per-job response, turnaround and wait\n"
-            "times (or, with --format json, one JSON document). Time is in whole units.",
+            "multi-level feedback queue (mlfq), with I/O and MLFQ's priority boost. The demos show the seeds'\n"
+            "claims; with --policy it runs one simulation of your own jobs and prints a Gantt chart and the\n"
+            "per-job response, turnaround and wait times (or, with --format json, one JSON document); --quiz\n"
+            "asks you to predict a schedule, --quiz --answers checks it. Time is in whole units.",
         .demos = {
             {"fcfs", "FCFS: short jobs behind a long one wait for all of it", demo_fcfs},
             {"sjf", "SJF: short jobs first, and a long job that keeps being overtaken", demo_sjf},
             {"rr-huge-slice", "RR with a slice as long as the longest job is FCFS", demo_rr_huge_slice},
             {"rr-slice", "RR: a tiny slice answers fast but switches all the time", demo_rr_slice},
+            {"io-mix", "CPU-bound and I/O-bound jobs: FCFS idles the CPU, RR overlaps the I/O", demo_io_mix},
+            {"rr-io-rejoin", "RR: a job back from its I/O rejoins the ready queue at the tail", demo_rr_io_rejoin},
             {"mlfq", "MLFQ: short jobs finish fast without anyone knowing lengths", demo_mlfq},
             {"mlfq-preempted", "MLFQ: the preempted job to the tail (seed) or the head (OSTEP)", demo_mlfq_preempted},
+            {"mlfq-boost", "MLFQ: a long job starved by short ones, rescued by a priority boost", demo_mlfq_boost},
         },
         // One simulation of your own (--policy ...) instead of the demos: single_run.cpp.
         .options = ch01::single_run_options(),

@@ -21,8 +21,9 @@ std::string describe(const Config& c) {
     case Policy::mlfq: {
         std::string quanta;
         for (Time q : c.quanta) quanta += (quanta.empty() ? "" : ",") + std::to_string(q);
-        return fmt::format("MLFQ (slices {}, a preempted job goes to the {})", quanta,
-                           scheduling::to_string(c.preempted_to));
+        return fmt::format("MLFQ (slices {}, a preempted job goes to the {}{})", quanta,
+                           scheduling::to_string(c.preempted_to),
+                           c.boost > 0 ? fmt::format(", boost every {}", c.boost) : std::string());
     }
     }
     return "?";
@@ -67,6 +68,27 @@ J schedule_data(const Schedule& s) {
     doc["avg"] = std::move(avg);
     doc["timeline"] = std::move(timeline);
     doc["context_switches"] = s.context_switches;
+    if (s.has_io) {
+        // Only when some job does I/O, so the document of a CPU-bound run keeps its five keys.
+        J io = J::array();
+        for (const auto& span : s.io) {
+            J row;
+            row["job"] = span.job;
+            row["start"] = span.start;
+            row["end"] = span.end;
+            io.push_back(std::move(row));
+        }
+        J idle = J::array();
+        for (const auto& span : s.idle) {
+            J row;
+            row["start"] = span.start;
+            row["end"] = span.end;
+            idle.push_back(std::move(row));
+        }
+        doc["io"] = std::move(io);
+        doc["idle"] = std::move(idle);
+        doc["cpu_utilisation"] = s.cpu_utilisation();
+    }
     return doc;
 }
 
@@ -77,6 +99,7 @@ wb::Json config_data(const Config& c) {
     if (c.policy == Policy::mlfq) {
         f["quanta"] = c.quanta;
         f["preempted_to"] = std::string(scheduling::to_string(c.preempted_to));
+        if (c.boost > 0) f["boost"] = c.boost;
     }
     return f;
 }
@@ -85,8 +108,9 @@ wb::Json config_data(const Config& c) {
 char level_mark(int level) { return "0123456789abcdef"[std::clamp(level, 0, 15)]; }
 
 // The Gantt chart: one row per job, one column per time unit (or per k units when the schedule
-// is longer than 100). '#' (or the MLFQ level) while the job runs, '.' while it is ready and
-// waiting, blank before it arrives and after it finishes.
+// is longer than 100). '#' (or the MLFQ level) while the job runs, 'o' while it is blocked in
+// I/O, '.' while it is ready and waiting, blank before it arrives and after it finishes. When the
+// CPU idles at some point, a last row "idle" marks those columns with '-'.
 //
 //     time    0    5    10
 //             |----|----|
@@ -94,8 +118,9 @@ char level_mark(int level) { return "0123456789abcdef"[std::clamp(level, 0, 15)]
 //     job 1   ........#
 //
 // Drawn from the fields of the "gantt" event only, so the chart shows what the JSON carries: the
-// title from `label` and `jobs`, the arrivals from `jobs` (ARRIVAL:LENGTH, job i is the i-th), the
-// bars from `timeline` (a job finishes at the end of its last run).
+// title from `label` and `jobs`, the arrivals from `jobs` (ARRIVAL:LENGTH[:IOFREQ], job i is the
+// i-th), the bars from `timeline` (a job finishes at the end of its last run), the I/Os from `io`
+// (present when some job does I/O), the idle columns from the gaps of `timeline`.
 std::string gantt_chart(const wb::Json& fields) {
     const auto jobs = scheduling::parse_jobs(fields.at("jobs").get<std::string>());
     const wb::Json& timeline = fields.at("timeline");
@@ -130,6 +155,9 @@ std::string gantt_chart(const wb::Json& fields) {
     }
 
     std::string out = title + "\n" + labels + "\n" + ruler + "\n";
+    // One row per job, filled in one pass over the I/Os and one over the runs (a run may have
+    // thousands of jobs and a hundred thousand runs).
+    std::vector<std::string> rows;
     for (const auto& job : jobs) {
         const Time job_finish = finish.at(static_cast<std::size_t>(job.id));
         std::string row(columns, ' ');
@@ -137,20 +165,45 @@ std::string gantt_chart(const wb::Json& fields) {
         for (std::size_t c = column_of(job.arrival); c < columns && static_cast<Time>(c) * k < job_finish; ++c) {
             row[c] = '.';
         }
-        // ...except where it runs.
-        for (const auto& run : timeline) {
-            if (run.at("job").get<int>() != job.id) continue;
-            const Time run_end = run.at("end").get<Time>();
-            for (std::size_t c = column_of(run.at("start").get<Time>());
-                 c < columns && static_cast<Time>(c) * k < run_end; ++c) {
-                row[c] = levels ? level_mark(run.at("level").get<int>()) : '#';
-            }
+        rows.push_back(std::move(row));
+    }
+    // ...except where it is blocked in I/O...
+    const auto mark = [&](const wb::Json& span, char c) {
+        std::string& row = rows.at(span.at("job").get<std::size_t>());
+        const Time span_end = span.at("end").get<Time>();
+        for (std::size_t col = column_of(span.at("start").get<Time>());
+             col < columns && static_cast<Time>(col) * k < span_end; ++col) {
+            row[col] = c;
         }
+    };
+    if (fields.contains("io")) {
+        for (const auto& span : fields.at("io")) mark(span, 'o');
+    }
+    // ...and where it runs.
+    for (const auto& run : timeline) mark(run, levels ? level_mark(run.at("level").get<int>()) : '#');
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::string& row = rows[i];
         row.erase(row.find_last_not_of(' ') + 1);
-        out += fmt::format("{:<{}}{}\n", fmt::format("job {}", job.id), label_width, row);
+        out += fmt::format("{:<{}}{}\n", fmt::format("job {}", jobs[i].id), label_width, row);
+    }
+    // The idle columns: those no run touches.
+    std::string idle(columns, '-');
+    for (const auto& run : timeline) {
+        const Time run_end = run.at("end").get<Time>();
+        for (std::size_t c = column_of(run.at("start").get<Time>()); c < columns && static_cast<Time>(c) * k < run_end;
+             ++c) {
+            idle[c] = ' ';
+        }
+    }
+    const bool any_idle = idle.find('-') != std::string::npos;
+    if (any_idle) {
+        idle.erase(idle.find_last_not_of(' ') + 1);
+        out += fmt::format("{:<{}}{}\n", "idle", label_width, idle);
     }
     out += levels ? "0, 1, 2...: running at that level (0 = the top queue)   .: ready, waiting"
                   : "#: running   .: ready, waiting";
+    if (fields.contains("io")) out += "   o: in I/O";
+    if (any_idle) out += "   -: the CPU idles";
     if (k > 1) out += fmt::format("   (1 column = {} time units)", k);
     return out;
 }
@@ -195,6 +248,14 @@ std::string result_table(const wb::Json& fields) {
     std::string out = line(header);
     for (const auto& row : rows) out += line(row);
     out += fmt::format("context switches: {}", fields.at("context_switches").get<Time>());
+    // CPU utilisation: the time the CPU ran a job over the time from 0 to the last finish.
+    Time busy = 0, end = 0;
+    for (const auto& run : fields.at("timeline")) {
+        busy += run.at("end").get<Time>() - run.at("start").get<Time>();
+        end = std::max(end, run.at("end").get<Time>());
+    }
+    out += fmt::format("\nCPU utilisation: {:.2f}% (busy {} of {} units)",
+                       100.0 * static_cast<double>(busy) / static_cast<double>(std::max<Time>(end, 1)), busy, end);
     return out;
 }
 
@@ -212,7 +273,12 @@ Schedule show(const std::vector<Job>& jobs, const Config& config) {
     wb::Json chart = config_data(config);
     chart["label"] = label;
     chart["jobs"] = job_list;
-    chart["timeline"] = schedule_data<wb::Json>(s)["timeline"];
+    const wb::Json data = schedule_data<wb::Json>(s);
+    chart["timeline"] = data["timeline"];
+    if (s.has_io) {
+        chart["io"] = data["io"];
+        chart["io_time"] = config.io_time;
+    }
     std::string chart_text = gantt_chart(chart);
     wb::emit_block("gantt", std::move(chart), chart_text);
 

@@ -36,7 +36,7 @@ std::vector<Job> in_arrival_order(std::vector<Job> jobs) {
 class Recorder {
 public:
     explicit Recorder(const std::vector<Job>& jobs) : jobs_(jobs), first_run_(jobs.size(), -1),
-                                                     finish_(jobs.size(), -1) {}
+                                                     finish_(jobs.size(), -1), io_(jobs.size(), 0) {}
 
     // Job `index` had the CPU during [start, end) at `level`. A run that continues the previous
     // one (same job, same level, no gap) extends it: the timeline lists contiguous runs.
@@ -53,12 +53,19 @@ public:
         timeline_.push_back(Run{id, start, end, level});
     }
 
+    // Job `index` was blocked in I/O during [start, end).
+    void blocked(std::size_t index, Time start, Time end) {
+        io_[index] += end - start;
+        io_spans_.push_back(Span{jobs_[index].id, start, end});
+    }
+
     void finished(std::size_t index, Time when) { finish_[index] = when; }
 
     Schedule result(Policy policy) const {
         Schedule s;
         s.policy = policy;
         s.timeline = timeline_;
+        s.io = io_spans_;
 
         // Per job, straight from the definitions.
         for (std::size_t i = 0; i < jobs_.size(); ++i) {
@@ -66,10 +73,12 @@ public:
             r.job = jobs_[i];
             r.first_run = first_run_[i];
             r.finish = finish_[i];
+            r.io = io_[i];
             r.response = r.first_run - r.job.arrival;
             r.turnaround = r.finish - r.job.arrival;
-            r.wait = r.turnaround - r.job.length;
+            r.wait = r.turnaround - r.job.length - r.io;
             s.jobs.push_back(r);
+            if (r.job.io_freq > 0) s.has_io = true;
         }
         std::sort(s.jobs.begin(), s.jobs.end(),
                   [](const JobResult& a, const JobResult& b) { return a.job.id < b.job.id; });
@@ -83,11 +92,20 @@ public:
         }
 
         // A context switch: the CPU passes to a job other than the one it ran last. Two
-        // neighbouring runs of the same job (an MLFQ demotion while nobody else was ready) are
-        // not a switch.
+        // neighbouring runs of the same job (an MLFQ demotion while nobody else was ready, or a
+        // job that comes back from its I/O to an idle CPU) are not a switch.
         for (std::size_t k = 1; k < timeline_.size(); ++k) {
             if (timeline_[k].job != timeline_[k - 1].job) ++s.context_switches;
         }
+
+        // The CPU's use: busy time, and the idle gaps from 0 to the last finish.
+        Time at = 0;
+        for (const Run& run : timeline_) {
+            if (run.start > at) s.idle.push_back(Span{-1, at, run.start});
+            s.busy += run.end - run.start;
+            at = run.end;
+        }
+        s.end = at;
         return s;
     }
 
@@ -95,76 +113,127 @@ private:
     const std::vector<Job>& jobs_;
     std::vector<Time> first_run_;
     std::vector<Time> finish_;
+    std::vector<Time> io_;
     std::vector<Run> timeline_;
+    std::vector<Span> io_spans_;
 };
 
-// Hands out the jobs in arrival order: admit(now, f) calls f for every job that has arrived by
-// `now` and was not handed out yet.
-class Arrivals {
+// Where ready jobs come from: arrivals (in arrival order) and I/O completions (in the order the
+// I/Os started: every I/O takes the same time, so that is also the order they end).
+// admit(now, f) calls f for every job that became ready by `now` and was not handed out yet, in
+// time order; at one instant, arrivals before I/O completions.
+class Events {
 public:
-    explicit Arrivals(const std::vector<Job>& jobs) : jobs_(jobs) {}
+    Events(const std::vector<Job>& jobs, Time io_time) : jobs_(jobs), io_time_(io_time) {}
 
     template <typename F>
     void admit(Time now, F&& f) {
-        while (next_ < jobs_.size() && jobs_[next_].arrival <= now) f(next_++);
+        for (;;) {
+            const bool arrival = next_ < jobs_.size() && jobs_[next_].arrival <= now;
+            const bool io = !io_.empty() && io_.front().first <= now;
+            if (arrival && (!io || jobs_[next_].arrival <= io_.front().first)) {
+                f(next_++);
+            } else if (io) {
+                const std::size_t i = io_.front().second;
+                io_.pop_front();
+                f(i);
+            } else {
+                return;
+            }
+        }
     }
-    // When the CPU would otherwise be idle: the time the next job arrives. Requires pending().
-    [[nodiscard]] Time next_arrival() const { return jobs_[next_].arrival; }
-    [[nodiscard]] bool pending() const { return next_ < jobs_.size(); }
+    // Job `index` starts an I/O at `now`: it will be ready again at now + io_time.
+    void start_io(std::size_t index, Time now, Recorder& record) {
+        record.blocked(index, now, now + io_time_);
+        io_.emplace_back(now + io_time_, index);
+    }
+    // When the CPU would otherwise be idle: the time the next job becomes ready. Requires pending().
+    [[nodiscard]] Time next() const {
+        Time t = std::numeric_limits<Time>::max();
+        if (next_ < jobs_.size()) t = jobs_[next_].arrival;
+        if (!io_.empty()) t = std::min(t, io_.front().first);
+        return t;
+    }
+    [[nodiscard]] bool pending() const { return next_ < jobs_.size() || !io_.empty(); }
 
 private:
     const std::vector<Job>& jobs_;
+    Time io_time_;
     std::size_t next_ = 0;
+    std::deque<std::pair<Time, std::size_t>> io_;  // (completion time, job)
+};
+
+// How far each job has got: the work left and the work done, and how long it may run before it
+// must stop for an I/O or because it is done.
+struct Progress {
+    explicit Progress(const std::vector<Job>& jobs) : jobs(jobs), remaining(jobs.size()), done(jobs.size(), 0) {
+        for (std::size_t i = 0; i < jobs.size(); ++i) remaining[i] = jobs[i].length;
+    }
+    // The units until job i finishes or starts its next I/O: its next CPU burst.
+    [[nodiscard]] Time burst(std::size_t i) const {
+        const Time f = jobs[i].io_freq;
+        return f > 0 ? std::min(remaining[i], f - done[i] % f) : remaining[i];
+    }
+    void run(std::size_t i, Time units) {
+        remaining[i] -= units;
+        done[i] += units;
+    }
+    // After a run: does job i start an I/O now? Never when it is done.
+    [[nodiscard]] bool io_due(std::size_t i) const {
+        return remaining[i] > 0 && jobs[i].io_freq > 0 && done[i] % jobs[i].io_freq == 0;
+    }
+    const std::vector<Job>& jobs;
+    std::vector<Time> remaining;
+    std::vector<Time> done;
 };
 
 // ---------------------------------------------------------------------------------------------
-// FIFO (FCFS): whoever came first runs to the end.
+// FIFO (FCFS): whoever came first runs until it is done or blocks.
 // ---------------------------------------------------------------------------------------------
 // The seed: "FCFS favours long jobs and hurts short ones". A short job that arrives just after
-// a long one waits for all of it (the convoy effect).
-Schedule run_fifo(const std::vector<Job>& jobs) {
+// a long one waits for all of it (the convoy effect). With I/O, a job that blocks goes to the
+// tail when its I/O completes, behind everyone who came meanwhile: an I/O-bound job waits for
+// a CPU-bound job's whole burst after each of its I/Os.
+//
+// SJF is the same loop with another choice of whom to run: `sjf` picks the shortest next burst.
+Schedule run_nonpreemptive(const std::vector<Job>& jobs, Time io_time, bool sjf) {
     Recorder record(jobs);
+    Events events(jobs, io_time);
+    Progress progress(jobs);
+    std::deque<std::size_t> ready;
+    const auto join_tail = [&](std::size_t i) { ready.push_back(i); };
     Time now = 0;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        // The CPU idles until the job arrives, then the job keeps it until it is done.
-        now = std::max(now, jobs[i].arrival);
-        record.ran(i, now, now + jobs[i].length, 0);
-        now += jobs[i].length;
-        record.finished(i, now);
-    }
-    return record.result(Policy::fifo);
-}
-
-// ---------------------------------------------------------------------------------------------
-// SJF: whenever the CPU is free, the shortest ready job runs, to the end.
-// ---------------------------------------------------------------------------------------------
-// The seed: good for short jobs, bad for long ones, and "the lengths are only estimated": a real
-// kernel does not know them. The simulator does, which is what makes SJF possible here.
-Schedule run_sjf(const std::vector<Job>& jobs) {
-    Recorder record(jobs);
-    Arrivals arrivals(jobs);
-    std::vector<std::size_t> ready;
-    Time now = 0;
-    for (std::size_t done = 0; done < jobs.size(); ++done) {
-        // Everyone who has arrived by now is a candidate.
-        arrivals.admit(now, [&](std::size_t i) { ready.push_back(i); });
-        // Nobody is ready: the CPU idles until the next arrival (and does not wait any longer
-        // for a shorter job that might come later: SJF here is non-preemptive and greedy).
+    for (std::size_t done = 0; done < jobs.size();) {
+        // Everyone who became ready by now is in the queue; with nobody ready the CPU idles until
+        // the next arrival or I/O completion (and never waits any longer for a shorter job).
+        events.admit(now, join_tail);
         if (ready.empty()) {
-            now = arrivals.next_arrival();
-            arrivals.admit(now, [&](std::size_t i) { ready.push_back(i); });
+            now = events.next();
+            continue;
         }
-        // The shortest; equal lengths by arrival then id, which is the index order.
-        const auto pick = std::min_element(ready.begin(), ready.end(), [&](auto a, auto b) {
-            return jobs[a].length != jobs[b].length ? jobs[a].length < jobs[b].length : a < b;
-        });
+        auto pick = ready.begin();
+        if (sjf) {
+            // The shortest next burst; equal bursts by arrival then id, which is the index order.
+            pick = std::min_element(ready.begin(), ready.end(), [&](std::size_t a, std::size_t b) {
+                const Time ba = progress.burst(a), bb = progress.burst(b);
+                return ba != bb ? ba < bb : a < b;
+            });
+        }
         const std::size_t i = *pick;
         ready.erase(pick);
-        record.ran(i, now, now + jobs[i].length, 0);
-        now += jobs[i].length;
-        record.finished(i, now);
+        // The job keeps the CPU for its whole burst: to its end, or to its next I/O.
+        const Time burst = progress.burst(i);
+        record.ran(i, now, now + burst, 0);
+        now += burst;
+        progress.run(i, burst);
+        if (progress.remaining[i] == 0) {
+            record.finished(i, now);
+            ++done;
+        } else {
+            events.start_io(i, now, record);
+        }
     }
-    return record.result(Policy::sjf);
+    return record.result(sjf ? Policy::sjf : Policy::fifo);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,40 +241,46 @@ Schedule run_sjf(const std::vector<Job>& jobs) {
 // ---------------------------------------------------------------------------------------------
 // The seed: a job that used up its slice "releases the CPU and goes to the end of the ready
 // queue". A huge slice (one the longest job finishes within) turns RR back into FCFS; a tiny
-// slice gives a quick first response but costs a context switch at nearly every tick.
-Schedule run_rr(const std::vector<Job>& jobs, Time quantum) {
+// slice gives a quick first response but costs a context switch at nearly every tick. Seed 004
+// names the three ways into the ready queue: a new process, a process whose slice ran out, and a
+// blocked process whose I/O completed.
+Schedule run_rr(const std::vector<Job>& jobs, Time quantum, Time io_time) {
     Recorder record(jobs);
-    Arrivals arrivals(jobs);
-    std::vector<Time> remaining(jobs.size());
-    for (std::size_t i = 0; i < jobs.size(); ++i) remaining[i] = jobs[i].length;
+    Events events(jobs, io_time);
+    Progress progress(jobs);
     std::deque<std::size_t> ready;
     const auto join_tail = [&](std::size_t i) { ready.push_back(i); };
 
     Time now = 0;
     std::size_t done = 0;
     while (done < jobs.size()) {
-        // Whoever has arrived by now joins the tail; with nobody ready, jump to the next arrival.
-        arrivals.admit(now, join_tail);
+        // Whoever became ready by now joins the tail; with nobody ready, jump to the next event.
+        events.admit(now, join_tail);
         if (ready.empty()) {
-            now = arrivals.next_arrival();
+            now = events.next();
             continue;
         }
-        // The head of the queue runs for one slice, or less if it finishes sooner.
+        // The head of the queue runs for one slice, or less if it finishes or blocks sooner.
         const std::size_t i = ready.front();
         ready.pop_front();
-        const Time slice = std::min(quantum, remaining[i]);
+        const Time slice = std::min(quantum, progress.burst(i));
         record.ran(i, now, now + slice, 0);
         now += slice;
-        remaining[i] -= slice;
-        if (remaining[i] == 0) {
+        progress.run(i, slice);
+        if (progress.remaining[i] == 0) {
             record.finished(i, now);
             ++done;
             continue;
         }
-        // Not done: back to the tail. Tie rule: jobs that arrived during the slice, or exactly as
-        // it ended, were in line first and join before it. If nobody else is ready it is at the
-        // head again and runs on (no context switch).
-        arrivals.admit(now, join_tail);
+        if (progress.io_due(i)) {
+            // Blocked: off the CPU until its I/O completes, then to the tail like a newcomer.
+            events.start_io(i, now, record);
+            continue;
+        }
+        // Slice used up: back to the tail. Tie rule: jobs that became ready during the slice, or
+        // exactly as it ended, were in line first and join before it. If nobody else is ready it
+        // is at the head again and runs on (no context switch).
+        events.admit(now, join_tail);
         ready.push_back(i);
     }
     return record.result(Policy::rr);
@@ -219,90 +294,143 @@ Schedule run_rr(const std::vector<Job>& jobs, Time quantum) {
 // queue, and the last queue is plain RR; queue i runs only when queues 0..i-1 are empty, and a new
 // job arriving in a higher queue preempts the running one, which goes back to the end of its
 // queue. Short jobs therefore finish in the top queues quickly, long ones sink: the scheduler
-// approximates SJF without knowing any length.
+// approximates SJF without knowing any length. OSTEP adds rule 5, the priority boost: every so
+// often all jobs go back to the top, so a long job cannot starve behind a stream of short ones.
 //
 // The simulation goes tick by tick (a tick is one time unit) because a preemption can happen at
-// any tick.
-Schedule run_mlfq(const std::vector<Job>& jobs, const std::vector<Time>& quanta, PreemptedTo preempted_to) {
+// any tick. The steps are numbered as in scheduler.hpp.
+Schedule run_mlfq(const std::vector<Job>& jobs, const Config& config) {
+    const std::vector<Time>& quanta = config.quanta;
+    const PreemptedTo preempted_to = config.preempted_to;
     Recorder record(jobs);
-    Arrivals arrivals(jobs);
+    Events events(jobs, config.io_time);
+    Progress progress(jobs);
     const int lowest = static_cast<int>(quanta.size()) - 1;
     std::vector<std::deque<std::size_t>> queues(quanta.size());
+    const auto queue_of = [&](int l) -> std::deque<std::size_t>& { return queues[static_cast<std::size_t>(l)]; };
 
-    // Per job: the work left, its level, and what is left of its slice at that level.
-    std::vector<Time> remaining(jobs.size());
+    // Per job: its level, and what is left of its slice at that level.
     std::vector<int> level(jobs.size(), 0);
     std::vector<Time> slice_left(jobs.size(), quanta[0]);
-    for (std::size_t i = 0; i < jobs.size(); ++i) remaining[i] = jobs[i].length;
+    std::vector<bool> finished(jobs.size(), false);
 
-    // New jobs enter the tail of the top queue with the top level's slice.
-    const auto enter_top = [&](std::size_t i) { queues[0].push_back(i); };
+    // A job that becomes ready joins the tail of its level's queue (new jobs are at level 0).
+    const auto join_tail = [&](std::size_t i) { queue_of(level[i]).push_back(i); };
     // The highest non-empty queue, or -1.
     const auto highest_ready = [&]() -> int {
         for (int l = 0; l <= lowest; ++l) {
-            if (!queues[static_cast<std::size_t>(l)].empty()) return l;
+            if (!queue_of(l).empty()) return l;
         }
         return -1;
+    };
+    // A running job put back in its queue: at the tail (the seed) or the head (OSTEP).
+    const auto put_back = [&](std::size_t i) {
+        if (preempted_to == PreemptedTo::tail) {
+            queue_of(level[i]).push_back(i);
+        } else {
+            queue_of(level[i]).push_front(i);
+        }
     };
 
     constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
     std::size_t running = none;
+    std::size_t expired = none;  // the job whose slice ran out at `now`, not queued yet (tail rule)
+
+    // Step 2: the boost. Every unfinished job to level 0 with a fresh slice; the queues merge into
+    // queue 0 in mlfq.py's order: queue 0 first, then the lowest queue up to queue 1.
+    const auto boost = [&]() {
+        if (running != none && level[running] > 0) {
+            put_back(running);
+            running = none;
+        }
+        for (int l = lowest; l >= 1; --l) {
+            for (std::size_t i : queue_of(l)) queues[0].push_back(i);
+            queue_of(l).clear();
+        }
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+            if (finished[i]) continue;
+            level[i] = 0;
+            slice_left[i] = quanta[0];
+        }
+    };
+    const auto boost_due = [&](Time t) { return config.boost > 0 && t > 0 && t % config.boost == 0; };
+
     Time now = 0;
     std::size_t done = 0;
     while (done < jobs.size()) {
-        // Step 1: arrivals join the top queue.
-        arrivals.admit(now, enter_top);
+        // Step 2: boost at every multiple of the period.
+        if (boost_due(now)) boost();
 
-        // Step 2: an arrival in a queue above the running job's preempts it. It goes back to the
-        // tail of its queue (the seed's rule) or to the head (the rule of the OSTEP simulator,
-        // where the running job never leaves its queue), and keeps what is left of its slice
-        // (this simulator's choice: the seed does not say).
+        // Step 3: arrivals join the top queue, I/O completions their level's; then (tail rule)
+        // the job whose slice ran out at this instant, behind them.
+        events.admit(now, join_tail);
+        if (expired != none) {
+            join_tail(expired);
+            expired = none;
+        }
+
+        // Step 4: a job in a queue above the running job's preempts it. It goes back to the tail
+        // of its queue (the seed's rule) or to the head (the rule of the OSTEP simulator, where
+        // the running job never leaves its queue), and keeps what is left of its slice.
         if (running != none) {
             const int above = highest_ready();
             if (above != -1 && above < level[running]) {
-                auto& own = queues[static_cast<std::size_t>(level[running])];
-                if (preempted_to == PreemptedTo::tail) {
-                    own.push_back(running);
-                } else {
-                    own.push_front(running);
-                }
+                put_back(running);
                 running = none;
             }
         }
 
-        // Step 3: a free CPU takes the head of the highest non-empty queue. With every queue
-        // empty it idles until the next arrival.
+        // Step 5: a free CPU takes the head of the highest non-empty queue. With every queue
+        // empty it idles until the next arrival or I/O completion; a boost due meanwhile only
+        // resets levels and slices (all queues are empty), so one boost stands for them all.
         if (running == none) {
             const int l = highest_ready();
             if (l == -1) {
-                now = arrivals.next_arrival();
+                const Time next = events.next();
+                if (config.boost > 0 && next / config.boost > now / config.boost) boost();
+                now = next;
                 continue;
             }
-            running = queues[static_cast<std::size_t>(l)].front();
-            queues[static_cast<std::size_t>(l)].pop_front();
+            running = queue_of(l).front();
+            queue_of(l).pop_front();
         }
 
-        // Step 4: one tick of work.
+        // Step 6: one tick of work.
         const std::size_t i = running;
         record.ran(i, now, now + 1, level[i]);
         ++now;
-        --remaining[i];
+        progress.run(i, 1);
         --slice_left[i];
-        if (remaining[i] == 0) {
+        if (progress.remaining[i] == 0) {
             record.finished(i, now);
+            finished[i] = true;
             ++done;
             running = none;
-        } else if (slice_left[i] == 0) {
-            // The whole slice used: one level down (the lowest level stays), with a fresh slice,
-            // at the tail of that queue. Tie rule, as in RR: jobs arriving at this very instant
-            // are in line first, so with a single level MLFQ is exactly RR.
-            arrivals.admit(now, enter_top);
-            level[i] = std::min(level[i] + 1, lowest);
-            slice_left[i] = quanta[static_cast<std::size_t>(level[i])];
-            queues[static_cast<std::size_t>(level[i])].push_back(i);
+            continue;
+        }
+        const bool io = progress.io_due(i);
+        if (io) {
+            // Blocked: it keeps its level and the rest of its slice for when it comes back.
+            events.start_io(i, now, record);
             running = none;
         }
-        // Otherwise the job keeps the CPU for its next tick, unless step 2 preempts it.
+        if (slice_left[i] == 0) {
+            // The whole slice used: one level down (the lowest level stays), with a fresh slice.
+            // A job that also started an I/O this tick is demoted while blocked.
+            level[i] = std::min(level[i] + 1, lowest);
+            slice_left[i] = quanta[static_cast<std::size_t>(level[i])];
+            if (!io) {
+                // Step 1 (head rule: queued at once, before whatever becomes ready at this
+                // instant) or step 3 (tail rule: after them).
+                if (preempted_to == PreemptedTo::head) {
+                    queue_of(level[i]).push_back(i);
+                } else {
+                    expired = i;
+                }
+                running = none;
+            }
+        }
+        // Otherwise the job keeps the CPU for its next tick, unless step 2 or 4 takes it.
     }
     return record.result(Policy::mlfq);
 }
@@ -320,6 +448,9 @@ void check_jobs(const std::vector<Job>& jobs) {
         }
         if (job.arrival < 0) {
             throw std::invalid_argument("job " + std::to_string(job.id) + " arrives before time 0");
+        }
+        if (job.io_freq < 0) {
+            throw std::invalid_argument("job " + std::to_string(job.id) + " has a negative I/O frequency");
         }
         if (job.length < 1) {
             throw std::invalid_argument("job " + std::to_string(job.id) + " has length " +
@@ -378,20 +509,25 @@ Schedule simulate(const std::vector<Job>& jobs, const Config& config) {
     check_jobs(jobs);
     check_total_length(jobs);
     const std::vector<Job> ordered = in_arrival_order(jobs);
+    const bool io = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.io_freq > 0; });
+    if (io && (config.io_time < 1 || config.io_time > max_io_time)) {
+        throw std::invalid_argument("the I/O time must be 1 to " + std::to_string(max_io_time));
+    }
+    if (config.boost < 0) throw std::invalid_argument("the boost period cannot be negative");
     switch (config.policy) {
     case Policy::fifo:
-        return run_fifo(ordered);
+        return run_nonpreemptive(ordered, config.io_time, false);
     case Policy::sjf:
-        return run_sjf(ordered);
+        return run_nonpreemptive(ordered, config.io_time, true);
     case Policy::rr:
         if (config.quantum < 1) throw std::invalid_argument("the RR time slice must be at least 1");
-        return run_rr(ordered, config.quantum);
+        return run_rr(ordered, config.quantum, config.io_time);
     case Policy::mlfq:
         if (config.quanta.empty()) throw std::invalid_argument("MLFQ needs at least one level");
         for (Time q : config.quanta) {
             if (q < 1) throw std::invalid_argument("every MLFQ time slice must be at least 1");
         }
-        return run_mlfq(ordered, config.quanta, config.preempted_to);
+        return run_mlfq(ordered, config);
     }
     throw std::invalid_argument("unknown policy");
 }
@@ -440,11 +576,17 @@ std::vector<Job> parse_jobs(std::string_view text) {
     for (std::string_view item : items) {
         Job job;
         job.id = static_cast<int>(jobs.size());
-        // "LENGTH" arrives at 0; "ARRIVAL:LENGTH" at ARRIVAL.
+        // "LENGTH" arrives at 0; "ARRIVAL:LENGTH" at ARRIVAL; "ARRIVAL:LENGTH:IOFREQ" does I/O.
         const auto colon = item.find(':');
         if (colon != std::string_view::npos) {
             job.arrival = parse_number(item.substr(0, colon), "arrival", 0, max_arrival);
-            job.length = parse_number(item.substr(colon + 1), "length", 1, max_length);
+            std::string_view rest = item.substr(colon + 1);
+            const auto second = rest.find(':');
+            if (second != std::string_view::npos) {
+                job.io_freq = parse_number(rest.substr(second + 1), "I/O frequency", 0, max_length);
+                rest = rest.substr(0, second);
+            }
+            job.length = parse_number(rest, "length", 1, max_length);
         } else {
             job.length = parse_number(item, "length", 1, max_length);
         }
@@ -469,6 +611,7 @@ std::string format_jobs(const std::vector<Job>& jobs) {
     for (const Job& job : jobs) {
         if (!out.empty()) out += ',';
         out += std::to_string(job.arrival) + ':' + std::to_string(job.length);
+        if (job.io_freq > 0) out += ':' + std::to_string(job.io_freq);
     }
     return out;
 }

@@ -79,10 +79,23 @@ void require_avg(const Json& doc, double response, double turnaround, double wai
     CHECK(doc["avg"]["wait"].get<double>() == Approx(wait));
 }
 
-// The properties every schedule must have, checked on a document.
+// The properties every schedule must have, checked on a document. With I/O (the document then has
+// "io", "idle" and "cpu_utilisation"), a job's wait leaves out its time in I/O.
 void check_valid(const Json& doc) {
     std::map<int, Json> jobs;
     for (const Json& j : doc["jobs"]) jobs[j["id"].get<int>()] = j;
+    std::map<int, long> in_io;
+    if (doc.contains("io")) {
+        long busy = 0, end = 0, idle = 0;
+        for (const Json& t : doc["timeline"]) {
+            busy += t["end"].get<long>() - t["start"].get<long>();
+            end = std::max(end, t["end"].get<long>());
+        }
+        for (const Json& gap : doc["idle"]) idle += gap["end"].get<long>() - gap["start"].get<long>();
+        CHECK(busy + idle == end);
+        CHECK(doc["cpu_utilisation"].get<double>() == Approx(static_cast<double>(busy) / static_cast<double>(end)));
+        for (const Json& io : doc["io"]) in_io[io["job"].get<int>()] += io["end"].get<long>() - io["start"].get<long>();
+    }
     std::map<int, long> ran, first, last;
     long previous_end = -1;
     int previous_job = -1, switches = 0;
@@ -113,13 +126,18 @@ void check_valid(const Json& doc) {
         CHECK(j["finish"].get<long>() >= arrival + length);
         CHECK(j["response"].get<long>() == j["first_run"].get<long>() - arrival);
         CHECK(j["turnaround"].get<long>() == j["finish"].get<long>() - arrival);
-        CHECK(j["wait"].get<long>() == j["turnaround"].get<long>() - length);
+        CHECK(j["wait"].get<long>() == j["turnaround"].get<long>() - length - in_io[id]);
         response += j["response"].get<double>();
         turnaround += j["turnaround"].get<double>();
         wait += j["wait"].get<double>();
     }
     const auto n = static_cast<double>(jobs.size());
     require_avg(doc, response / n, turnaround / n, wait / n);
+}
+
+// One job of --jobs: ARRIVAL:LENGTH, with :IOFREQ when it does I/O.
+std::string fmt_job(long arrival, long length, long io_freq) {
+    return std::to_string(arrival) + ":" + std::to_string(length) + (io_freq > 0 ? ":" + std::to_string(io_freq) : "");
 }
 
 std::string join(const std::vector<long>& values) {
@@ -359,7 +377,8 @@ long number(const Json& result, int job, const char* what) {
 
 TEST_CASE("the demos show the seed's claims", "[01]") {
     const auto r = harness::run_jsonl(1);
-    const std::vector<std::string> demos{"fcfs", "sjf", "rr-huge-slice", "rr-slice", "mlfq", "mlfq-preempted"};
+    const std::vector<std::string> demos{"fcfs",           "sjf",  "rr-huge-slice",  "rr-slice",  "io-mix",
+                                         "rr-io-rejoin",   "mlfq", "mlfq-preempted", "mlfq-boost"};
     for (const auto& demo : demos) {
         INFO(demo);
         CHECK_FALSE(harness::select_demo(r.events, demo).empty());
@@ -439,6 +458,69 @@ TEST_CASE("the demos show the seed's claims", "[01]") {
         CHECK(number(res[0], 1, "finish") < number(res[0], 0, "finish"));
         CHECK(number(res[1], 0, "finish") < number(res[1], 1, "finish"));
     }
+    SECTION("CPU-bound and I/O-bound: FCFS makes the I/O-bound job wait and the CPU idle; RR does not") {
+        const auto res = results_of(r.events, "io-mix");
+        REQUIRE(res.size() == 2);
+        CHECK(res[0]["policy"] == "fifo");
+        CHECK(res[1]["policy"] == "rr");
+        // Job 1 is the I/O-bound one: under FIFO it waits for job 0's whole 12 units.
+        CHECK(number(res[0], 1, "response") == 12);
+        CHECK(number(res[1], 1, "response") < number(res[0], 1, "response"));
+        CHECK(number(res[1], 1, "turnaround") < number(res[0], 1, "turnaround"));
+        CHECK(res[0]["idle"].size() > 0);
+        CHECK(res[1]["idle"].empty());
+        CHECK(res[0]["cpu_utilisation"].get<double>() < 0.8);
+        CHECK(res[1]["cpu_utilisation"].get<double>() == Approx(1.0));
+        // RR keeps wait in proportion to service: wait / length of the two jobs within a factor of
+        // 2 under RR; under FIFO the CPU-bound job never waits and the I/O-bound one waits 3 times
+        // its length.
+        const auto ratio = [](const Json& s, int j) {
+            return static_cast<double>(number(s, j, "wait")) / static_cast<double>(number(s, j, "length"));
+        };
+        CHECK(ratio(res[1], 1) <= 2 * ratio(res[1], 0));
+        CHECK(ratio(res[1], 0) <= 2 * ratio(res[1], 1));
+        CHECK(ratio(res[0], 0) == 0);
+        CHECK(ratio(res[0], 1) == Approx(3.0));
+        // And the CPU-bound job loses little under RR.
+        CHECK(number(res[1], 0, "finish") - number(res[0], 0, "finish") <= 4);
+    }
+    SECTION("RR: a job whose I/O completes rejoins the ready queue at the tail") {
+        const auto res = results_of(r.events, "rr-io-rejoin");
+        REQUIRE(res.size() == 1);
+        const Json& s = res[0];
+        // Job 0's first I/O: right after its first run (0-2), before its slice of 3 was over.
+        REQUIRE(s["io"].size() >= 1);
+        CHECK(s["io"][0]["job"] == 0);
+        CHECK(s["io"][0]["start"] == 2);
+        CHECK(s["io"][0]["end"] == 4);
+        // Back at 4, it is queued behind job 2 (arrived at 1) and ahead of job 1 (slice over at 5).
+        std::vector<int> order;
+        for (const Json& t : s["timeline"]) {
+            if (t["start"].get<long>() >= 5) order.push_back(t["job"].get<int>());
+        }
+        REQUIRE(order.size() >= 3);
+        CHECK(order[0] == 2);
+        CHECK(order[1] == 0);
+        CHECK(order[2] == 1);
+    }
+    SECTION("MLFQ: a long job starved by a stream of short ones, rescued by the boost") {
+        const auto res = results_of(r.events, "mlfq-boost");
+        REQUIRE(res.size() == 2);
+        CHECK_FALSE(res[0].contains("boost"));
+        CHECK(res[1]["boost"] == 3);
+        const auto longest_wait = [](const Json& s) {
+            long ready_from = 0, longest = 0;
+            for (const Json& t : s["timeline"]) {
+                if (t["job"] != 0) continue;
+                longest = std::max(longest, t["start"].get<long>() - ready_from);
+                ready_from = t["end"].get<long>();
+            }
+            return longest;
+        };
+        CHECK(longest_wait(res[0]) >= 12);  // as long as the stream lasts
+        CHECK(longest_wait(res[1]) <= 3);
+        CHECK(number(res[1], 0, "finish") < number(res[0], 0, "finish"));
+    }
 }
 
 TEST_CASE("the demos in text mode: headings, charts, tables; one demo alone", "[01]") {
@@ -448,7 +530,8 @@ TEST_CASE("the demos in text mode: headings, charts, tables; one demo alone", "[
     CHECK(all.err.empty());
     CHECK(all.leftovers.empty());
     for (const char* heading : {"== demo fcfs:", "== demo sjf:", "== demo rr-huge-slice:", "== demo rr-slice:",
-                                "== demo mlfq:", "== demo mlfq-preempted:"}) {
+                                "== demo io-mix:", "== demo rr-io-rejoin:", "== demo mlfq:", "== demo mlfq-preempted:",
+                                "== demo mlfq-boost:"}) {
         CHECK(all.out.find(heading) != std::string::npos);
     }
     CHECK(all.out.find("context switches:") != std::string::npos);
@@ -481,6 +564,19 @@ TEST_CASE("bad options: a clear message and exit status 2", "[01]") {
         {{"--policy", "mlfq", "--quanta", "1,2", "--quantum", "3"}, "--quanta"},
         {{"--quantum", "2"}, "--policy"},
         {{"--format", "json"}, "--policy"},
+        {{"--policy", "rr", "--jobs", "0:3:-1"}, "--jobs"},
+        {{"--policy", "rr", "--jobs", "0:3:x"}, "--jobs"},
+        {{"--policy", "rr", "--jobs", "0:3:1:1"}, "--jobs"},
+        {{"--policy", "rr", "--jobs", "0:3:1", "--io-time", "0"}, "--io-time"},
+        {{"--policy", "rr", "--jobs", "0:3:1", "--io-time", "10001"}, "--io-time"},
+        {{"--policy", "rr", "--jobs", "0:3:1", "--io-time", "99999999999999999999999"}, "--io-time"},
+        {{"--policy", "mlfq", "--boost", "0"}, "--boost"},
+        {{"--policy", "mlfq", "--boost", "-3"}, "--boost"},
+        {{"--policy", "mlfq", "--boost", "1000001"}, "--boost"},
+        {{"--io-time", "3"}, "--policy"},
+        {{"--answers"}, "--quiz"},
+        {{"--quiz", "--format", "json"}, "--quiz"},
+        {{"--quiz", "--count", "21"}, "--quiz"},
         // Past the bound on one run's work: 11 jobs x 10,000 units > 100,000 in all.
         {{"--policy", "rr", "--quantum", "1", "--jobs", "10000,10000,10000,10000,10000,10000,10000,10000,10000,10000,10000"},
          "limit is 100000"},
@@ -512,10 +608,132 @@ TEST_CASE("the largest accepted run stays bounded: RR, slice 1, 100,000 units of
     CHECK(r.leftovers.empty());
 }
 
+TEST_CASE("the largest accepted I/O run stays bounded: an I/O after every unit, the longest I/O, a boost every unit", "[01]") {
+    // 100,000 units of work, 99,990 I/Os of 10,000 units each: a makespan near a billion units,
+    // which the simulator jumps over (it never steps through idle time tick by tick).
+    std::string jobs;
+    for (int i = 0; i < 10; ++i) jobs += (i ? ",0:10000:1" : "0:10000:1");
+    const harness::Result r = harness::run_chapter({"--policy", "mlfq", "--boost", "1", "--io-time", "10000", "--jobs",
+                                                    jobs, "--format", "json"});
+    REQUIRE(r.exit_code == 0);
+    const auto doc = harness::Json::parse(r.out);
+    long long busy = 0;
+    for (const auto& run : doc["timeline"]) busy += run["end"].get<long long>() - run["start"].get<long long>();
+    CHECK(busy == 100'000);
+    CHECK(doc["io"].size() == 99'990);
+    CHECK(r.leftovers.empty());
+}
+
 TEST_CASE("an option that does not apply to the policy is reported, and the run goes on", "[01]") {
     const harness::Result r = harness::run_chapter({"--policy", "fifo", "--quantum", "3", "--jobs", "2,1", "--format", "json"});
     REQUIRE(r.exit_code == 0);
     CHECK(r.err.find("--quantum has no effect") != std::string::npos);
     const Json doc = Json::parse(r.out);
     CHECK(doc["policy"] == "fifo");
+}
+
+// ---------------------------------------------------------------------------------------------
+// I/O, the boost and the quiz.
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("with I/O the document adds io, idle and cpu_utilisation; the per-job fields stay", "[01]") {
+    // SJF, I/O of 1: job 1 (bursts of 2) runs 0-2, blocks 2-3; job 0 runs 2-8; job 1 8-10, blocks
+    // 10-11 with nobody else ready (the CPU idles), then 11-13.
+    const Json doc = simulate({"--policy", "sjf", "--io-time", "1", "--jobs", "0:6,0:6:2"});
+    std::set<std::string> keys;
+    for (const auto& [key, value] : doc.items()) keys.insert(key);
+    CHECK(keys == std::set<std::string>{"policy", "jobs", "avg", "timeline", "context_switches", "io", "idle",
+                                        "cpu_utilisation"});
+    for (const Json& j : doc["jobs"]) {
+        std::set<std::string> fields;
+        for (const auto& [key, value] : j.items()) fields.insert(key);
+        CHECK(fields == std::set<std::string>{"id", "arrival", "length", "first_run", "finish", "response",
+                                              "turnaround", "wait"});
+    }
+    require_timeline(doc, {{1, 0, 2, 0}, {0, 2, 8, 0}, {1, 8, 10, 0}, {1, 11, 13, 0}});
+    require_jobs(doc, {{0, 0, 6, 2, 8, 2, 8, 2}, {1, 0, 6, 0, 13, 0, 13, 5}});  // job 1's 2 units in I/O are not wait
+    CHECK(doc["io"] == Json::parse(R"([{"job":1,"start":2,"end":3},{"job":1,"start":10,"end":11}])"));
+    CHECK(doc["idle"] == Json::parse(R"([{"start":10,"end":11}])"));
+    CHECK(doc["cpu_utilisation"].get<double>() == Approx(12.0 / 13.0));
+    check_valid(doc);
+}
+
+TEST_CASE("the MLFQ boost and I/O through the command line: demotion while blocked, boost", "[01]") {
+    // Hand-worked (see the simulator's unit test): J0 is demoted as it blocks at 2 and comes back
+    // at 5 to level 1, where it does not preempt J1.
+    const Json doc = simulate({"--policy", "mlfq", "--quanta", "2,4", "--io-time", "3", "--jobs", "0:6:2,0:8"});
+    require_timeline(doc, {{0, 0, 2, 0}, {1, 2, 4, 0}, {1, 4, 8, 1}, {0, 8, 10, 1}, {1, 10, 12, 1}, {0, 13, 15, 1}});
+    check_valid(doc);
+    // A boost every 2 resets the running job's slice: it finishes at level 0.
+    require_timeline(simulate({"--policy", "mlfq", "--quanta", "3,6", "--boost", "2", "--jobs", "5"}), {{0, 0, 5, 0}});
+    require_timeline(simulate({"--policy", "mlfq", "--quanta", "3,6", "--jobs", "5"}), {{0, 0, 3, 0}, {0, 3, 5, 1}});
+}
+
+TEST_CASE("I/O for every policy over many generated workloads: valid documents", "[01]") {
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+        wb::Random rng(seed, 11);
+        std::string jobs;
+        for (int k = 0; k < 4; ++k) {
+            jobs += fmt_job(rng.uniform_int(0, 6), rng.uniform_int(1, 9), rng.uniform_int(0, 3)) + (k < 3 ? "," : "");
+        }
+        const std::string io_time = std::to_string(rng.uniform_int(1, 4));
+        for (std::vector<std::string> policy : {std::vector<std::string>{"--policy", "fifo"}, {"--policy", "sjf"},
+                                                {"--policy", "rr", "--quantum", "2"},
+                                                {"--policy", "mlfq", "--boost", "5", "--preempted-to", "head"}}) {
+            policy.insert(policy.end(), {"--jobs", jobs, "--io-time", io_time});
+            INFO("jobs " << jobs << " io " << io_time);
+            check_valid(simulate(policy));
+        }
+    }
+}
+
+TEST_CASE("--quiz asks without answering; --answers answers with the numbers of --format json", "[01]") {
+    for (int seed : {1, 2, 3, 4, 5, 6, 7, 8}) {
+        INFO("seed " << seed);
+        const auto ask = harness::run_jsonl(seed, {"--quiz"});
+        const auto quiz = harness::select(ask.events, "quiz");
+        REQUIRE(quiz.size() == 1);
+        CHECK(quiz[0]["fields"]["answers"] == false);
+        CHECK(harness::select(ask.events, "result").empty());
+        CHECK(harness::select(ask.events, "gantt").empty());
+        REQUIRE(quiz[0]["fields"]["jobs"].size() == 3);
+
+        const auto answer = harness::run_jsonl(seed, {"--quiz", "--answers"});
+        const auto again = harness::select(answer.events, "quiz");
+        REQUIRE(again.size() == 1);
+        // The same workload, and the answers are the document of the command the quiz names.
+        CHECK(again[0]["fields"]["jobs"] == quiz[0]["fields"]["jobs"]);
+        CHECK(again[0]["fields"]["command"] == quiz[0]["fields"]["command"]);
+        const auto result = harness::select(answer.events, "result");
+        REQUIRE(result.size() == 1);
+        std::vector<std::string> args;
+        std::string command = quiz[0]["fields"]["command"].get<std::string>();
+        for (std::size_t at = 0; at < command.size();) {
+            const auto space = command.find(' ', at);
+            args.push_back(command.substr(at, space - at));
+            at = space == std::string::npos ? command.size() : space + 1;
+        }
+        const Json doc = simulate(args);
+        for (const auto& [key, value] : doc.items()) CHECK(result[0]["fields"][key] == value);
+        check_valid(doc);
+    }
+    // Text: the questions, then (with --answers) the chart and the table.
+    const harness::Result text = harness::run_chapter({"--quiz", "--seed", "3", "--no-color"});
+    REQUIRE(text.exit_code == 0);
+    CHECK(text.out.find("QUIZ (seed 3)") != std::string::npos);
+    CHECK(text.out.find("Predict:") != std::string::npos);
+    CHECK(text.out.find("average") == std::string::npos);
+    const harness::Result answered = harness::run_chapter({"--quiz", "--seed", "3", "--answers", "--no-color"});
+    REQUIRE(answered.exit_code == 0);
+    CHECK(answered.out.find("average") != std::string::npos);
+    CHECK(answered.out.find("CPU utilisation:") != std::string::npos);
+
+    // What the command line gives, the quiz uses; an MLFQ-only option asks for MLFQ.
+    const auto given = harness::run_jsonl(2, {"--quiz", "--boost", "4", "--jobs", "0:5:2,1:3", "--io-time", "2"});
+    const auto q = harness::select(given.events, "quiz");
+    REQUIRE(q.size() == 1);
+    const std::string command = q[0]["fields"]["command"].get<std::string>();
+    CHECK(command.find("--policy mlfq") == 0);
+    CHECK(command.find("--boost 4") != std::string::npos);
+    CHECK(command.find("--io-time 2 --jobs 0:5:2,1:3") != std::string::npos);
 }
