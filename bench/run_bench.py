@@ -35,9 +35,10 @@ HERE = Path(__file__).resolve().parent
 NOISY_SPREAD = 1.5  # max/min of the repetitions above which a measurement is "noisy"
 
 # The Google Benchmark binaries (built by bench/meson.build) and the Python peers.
-BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench", "queue-bench"]
+BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench", "queue-bench",
+            "thread-queue-bench"]
 PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py", "threading_peer.py",
-         "queues.py", "pool.py"]
+         "queues.py", "pool.py", "thread_queue.py"]
 
 
 class Row:
@@ -123,6 +124,16 @@ def _rows():
             "pool-map/library/cpus:2", "pool-tasks/bare/cpus:2", "bare forked workers",
             "pool-map/python/cpus:2"),
     ]
+    # Chapter 19: wb::threads::Queue between two threads (8-byte items), Python's queue.Queue beside
+    # it; the bare queue is a std::mutex, two std::condition_variables and a std::deque.
+    rows += [
+        Row("thread-queue-throughput", "Thread queue put+get, 2 threads", "2",
+            "thread-queue-throughput/library/cpus:2", "thread-queue-throughput/bare/cpus:2",
+            "mutex+condvar+deque", "thread-queue-throughput/python/cpus:2"),
+        Row("thread-queue-pingpong", "Thread queue ping-pong, one round trip", "2",
+            "thread-queue-pingpong/library/cpus:2", "thread-queue-pingpong/bare/cpus:2",
+            "mutex+condvar+deque", "thread-queue-pingpong/python/cpus:2"),
+    ]
     return rows
 
 
@@ -148,6 +159,15 @@ TARGETS = [
      "apply_async at least 10x Python's tasks/s (Python's dispatch: a task to the first free worker)"),
     (_row("pool-apply-async", 1), "python/library", ">=", 10.0,
      "apply_async at least 10x Python's tasks/s (8 tasks in flight per worker)"),
+    # Issue 13: at least 0.7x the bare queue's items/s (time per item at most 1/0.7 = 1.43x), at
+    # least 30x Python's queue.Queue.
+    (_row("thread-queue-throughput"), "library/bare", "<=", 1 / 0.7,
+     "thread Queue at least 0.7x the bare queue's items/s"),
+    (_row("thread-queue-throughput"), "python/library", ">=", 30.0, "thread Queue at least 30x Python's items/s"),
+    (_row("thread-queue-pingpong"), "library/bare", "<=", 1 / 0.7,
+     "thread Queue ping-pong at least 0.7x the bare queues' round trips/s"),
+    (_row("thread-queue-pingpong"), "python/library", ">=", 30.0,
+     "thread Queue ping-pong at least 30x Python's round trips/s"),
 ]
 
 
@@ -348,7 +368,7 @@ def print_table(measured, rows, info, extra, out):
         print("\nAlso measured (no Python peer):", file=out)
         for name, summary in sorted(extra.items()):
             print(f"  {name:<34} {cell(summary)}", file=out)
-    print("\nTargets (issue 9):", file=out)
+    print("\nTargets (issues 9 and 13):", file=out)
     for index, which, op, bound, text in TARGETS:
         value = rows[index][which]
         if value is None:
