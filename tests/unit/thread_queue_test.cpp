@@ -178,6 +178,43 @@ TEST_CASE("thread queues: a put blocked on a full queue goes on after a get", "[
     CHECK(value == 42);
 }
 
+TEST_CASE("thread queues: getters and putters asleep at once are each woken by one item or one slot",
+          "[thread_queue]") {
+    // put() notifies only when a getter is counted as asleep, and one getter per item: with four
+    // getters asleep (two of them timed), four puts must end all four waits.
+    constexpr int kGetters = 4;
+    Queue<int> q(1);
+    std::atomic<int> asleep_or_done{0};
+    std::atomic<int> sum{0};
+    std::vector<std::unique_ptr<wb::Thread>> getters;
+    for (int g = 0; g < kGetters; ++g) {
+        getters.push_back(std::make_unique<wb::Thread>([&, g] {
+            asleep_or_done += 1;
+            sum += (g % 2 == 0) ? q.get() : q.get(safety());
+        }));
+        getters.back()->start();
+    }
+    while (asleep_or_done.load() < kGetters) std::this_thread::yield();
+    // Four puts into a queue of one: after the first, each waits for a getter to take the last.
+    for (int i = 1; i <= kGetters; ++i) CHECK_NOTHROW(q.put(i, safety()));
+    for (auto& t : getters) CHECK(t->join(safety()));
+    CHECK(sum == 1 + 2 + 3 + 4);
+    CHECK(q.empty());
+
+    // And the other way round: three putters asleep on a full queue, three gets release them all.
+    std::vector<std::unique_ptr<wb::Thread>> putters;
+    q.put(0);
+    for (int p = 1; p <= 3; ++p) {
+        putters.push_back(std::make_unique<wb::Thread>([&q, p] { q.put(p); }));
+        putters.back()->start();
+    }
+    int got = 0;
+    for (int i = 0; i < 4; ++i) got += q.get(safety());
+    for (auto& t : putters) CHECK(t->join(safety()));
+    CHECK(got == 0 + 1 + 2 + 3);
+    CHECK(q.empty());
+}
+
 TEST_CASE("thread queues: task_done and join; too many task_done calls are an error", "[thread_queue]") {
     Queue<int> q;
     q.join();  // nothing put: returns at once

@@ -199,14 +199,14 @@ public:
     // get(): waits for an item and removes it.
     [[nodiscard]] T get() {
         std::unique_lock lock(mutex_);
-        not_empty_.wait(lock, [this] { return items_.size() != 0; });
+        wait_counted(not_empty_, getters_waiting_, lock, nullptr, [this] { return items_.size() != 0; });
         return take(lock);
     }
     // get(timeout=t): waits at most `timeout` logical seconds; throws Empty after.
     [[nodiscard]] T get(double timeout) {
         const auto deadline = deadline_after(timeout);
         std::unique_lock lock(mutex_);
-        if (!not_empty_.wait_until(lock, deadline, [this] { return items_.size() != 0; })) {
+        if (!wait_counted(not_empty_, getters_waiting_, lock, &deadline, [this] { return items_.size() != 0; })) {
             throw Empty("get: no item within the timeout");
         }
         return take(lock);
@@ -279,20 +279,43 @@ private:
     }
     [[nodiscard]] bool has_room() const noexcept { return maxsize_ == 0 || items_.size() < maxsize_; }
 
-    // Adds the item (room checked by the caller, mutex held), then wakes one getter after
-    // unlocking, so the getter does not wake up only to block on the mutex.
+    // Waits on `cv` until ready() (true) or the deadline passes (ready() then), counting itself in
+    // `waiting` while asleep: the other side notifies only when someone waits, so a queue that
+    // never runs empty (or full) makes no condition-variable call at all.
+    template <typename Ready>
+    static bool wait_counted(std::condition_variable& cv, std::size_t& waiting, std::unique_lock<std::mutex>& lock,
+                             const SteadyTime* deadline, Ready ready) {
+        while (!ready()) {
+            ++waiting;
+            if (deadline == nullptr) {
+                cv.wait(lock);
+                --waiting;
+            } else {
+                const std::cv_status status = cv.wait_until(lock, *deadline);
+                --waiting;
+                if (status == std::cv_status::timeout) return ready();
+            }
+        }
+        return true;
+    }
+
+    // Adds the item (room checked by the caller, mutex held), then wakes one waiting getter after
+    // unlocking, so the getter does not wake up only to block on the mutex. Safe: a getter counted
+    // in getters_waiting_ is registered with the condition variable before it released the mutex.
     template <typename U>
     void add(std::unique_lock<std::mutex>& lock, U&& item) {
         items_.push(std::forward<U>(item));
         ++unfinished_;
+        const bool wake = getters_waiting_ != 0;
         lock.unlock();
-        not_empty_.notify_one();
+        if (wake) not_empty_.notify_one();
     }
-    // Removes the next item (one is there, mutex held) and wakes one putter if there is a limit.
+    // Removes the next item (one is there, mutex held) and wakes one waiting putter.
     T take(std::unique_lock<std::mutex>& lock) {
         T item = items_.pop();
+        const bool wake = putters_waiting_ != 0;
         lock.unlock();
-        if (maxsize_ != 0) not_full_.notify_one();
+        if (wake) not_full_.notify_one();
         return item;
     }
 
@@ -300,10 +323,7 @@ private:
     void put_impl(U&& item, const SteadyTime* deadline) {
         std::unique_lock lock(mutex_);
         if (maxsize_ != 0) {
-            auto room = [this] { return has_room(); };
-            if (deadline == nullptr) {
-                not_full_.wait(lock, room);
-            } else if (!not_full_.wait_until(lock, *deadline, room)) {
+            if (!wait_counted(not_full_, putters_waiting_, lock, deadline, [this] { return has_room(); })) {
                 throw Full("put: no room within the timeout");
             }
         }
@@ -334,9 +354,7 @@ private:
         });
         std::unique_lock lock(mutex_);
         auto ready = [&] { return items_.size() != 0 || stop.stop_requested(); };
-        if (deadline == nullptr) {
-            not_empty_.wait(lock, ready);
-        } else if (!not_empty_.wait_until(lock, *deadline, ready)) {
+        if (!wait_counted(not_empty_, getters_waiting_, lock, deadline, ready)) {
             throw Empty("get: no item within the timeout");
         }
         if (items_.size() == 0) return std::nullopt;  // woken by the stop request
@@ -349,6 +367,8 @@ private:
     std::condition_variable all_tasks_done_;  // join() waits here
     Items items_;
     std::size_t unfinished_ = 0;  // put() count minus task_done() count
+    std::size_t getters_waiting_ = 0;  // threads asleep on not_empty_
+    std::size_t putters_waiting_ = 0;  // threads asleep on not_full_
     const std::size_t maxsize_;   // 0: no limit
 };
 
