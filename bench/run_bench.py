@@ -126,14 +126,16 @@ def _rows():
     ]
     # Chapter 19: wb::threads::Queue between two threads (8-byte items), Python's queue.Queue beside
     # it; the bare queue is a std::mutex, two std::condition_variables and a std::deque.
-    rows += [
-        Row("thread-queue-throughput", "Thread queue put+get, 2 threads", "2",
-            "thread-queue-throughput/library/cpus:2", "thread-queue-throughput/bare/cpus:2",
-            "mutex+condvar+deque", "thread-queue-throughput/python/cpus:2"),
-        Row("thread-queue-pingpong", "Thread queue ping-pong, one round trip", "2",
-            "thread-queue-pingpong/library/cpus:2", "thread-queue-pingpong/bare/cpus:2",
-            "mutex+condvar+deque", "thread-queue-pingpong/python/cpus:2"),
-    ]
+    # cpus:1 pins both threads to one CPU, where they take turns as Python's do under the GIL.
+    for cpus in (2, 1):
+        rows += [
+            Row("thread-queue-throughput", "Thread queue put+get, 2 threads", str(cpus),
+                f"thread-queue-throughput/library/cpus:{cpus}", f"thread-queue-throughput/bare/cpus:{cpus}",
+                "mutex+condvar+deque", f"thread-queue-throughput/python/cpus:{cpus}"),
+            Row("thread-queue-pingpong", "Thread queue ping-pong, one round trip", str(cpus),
+                f"thread-queue-pingpong/library/cpus:{cpus}", f"thread-queue-pingpong/bare/cpus:{cpus}",
+                "mutex+condvar+deque", f"thread-queue-pingpong/python/cpus:{cpus}"),
+        ]
     return rows
 
 
@@ -168,6 +170,10 @@ TARGETS = [
      "thread Queue ping-pong at least 0.7x the bare queues' round trips/s"),
     (_row("thread-queue-pingpong"), "python/library", ">=", 30.0,
      "thread Queue ping-pong at least 30x Python's round trips/s"),
+    (_row("thread-queue-throughput", 1), "library/bare", "<=", 1 / 0.7,
+     "thread Queue at least 0.7x the bare queue's items/s, both threads on one CPU"),
+    (_row("thread-queue-throughput", 1), "python/library", ">=", 30.0,
+     "thread Queue at least 30x Python's items/s, both threads on one CPU"),
 ]
 
 

@@ -204,8 +204,11 @@ void demo_daemon_consumer() {
     });
     consumer.set_name("consumer");
     consumer.set_daemon(true);  // consumer_t.daemon = True
-    for (auto& t : producers) t->start();
+    // The seed starts the producers first; the consumer goes first here, so that a producer that
+    // cannot be started (no threads left: the start throws) leaves the others' items consumed and
+    // their join() returning, instead of a program that hangs.
     consumer.start();
+    for (auto& t : producers) t->start();
     for (auto& t : producers) t->join();
     wb::emit("main.done", {{"consumed", consumed.load()}, {"unfinished", q.unfinished_tasks()}},
              wb::from_fields("main thread~: printed after all {consumed} items were consumed"));
@@ -274,8 +277,13 @@ void demo_producer_consumer() {
     wb::Thread t2(consume, std::ref(q));
     t1.set_name("producer");  // name="生产者"
     t2.set_name("consumer");  // name="消费者"
-    t1.start();
-    t2.start();
+    t2.start();  // the consumer first: it waits in get() until the producer puts something
+    try {
+        t1.start();
+    } catch (...) {
+        q.put(std::nullopt);  // no producer (no threads left): the sentinel still ends the consumer
+        throw;
+    }
     t1.join();
     t2.join();
     wb::note("The producer ran ahead until 10 items waited; from then on each put() waited for the consumer\n"
