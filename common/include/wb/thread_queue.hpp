@@ -28,7 +28,11 @@
 //   of unfinished tasks. Three condition variables wait on that mutex, as queue.py's three
 //   Conditions share one lock: not_empty (getters wait), not_full (putters wait), all_tasks_done
 //   (join() waits). Items are moved in and out; no allocation per item beyond what the container
-//   itself does (a deque block every few items, a vector growing geometrically).
+//   itself does (a deque block every few items, a vector growing geometrically). Two counts kept
+//   under the mutex say how many getters and putters are asleep, so put() and get() call notify
+//   only when someone waits (queue.py notifies every time; here that call was a third of the
+//   time of a busy queue - docs/performance.md). The notify comes after the mutex is released,
+//   so the woken thread does not wake only to block on the mutex.
 //
 // State model
 //   A multiset of items, at most maxsize() of them when maxsize >= 1 (maxsize < 1: no limit,
