@@ -35,9 +35,10 @@ HERE = Path(__file__).resolve().parent
 NOISY_SPREAD = 1.5  # max/min of the repetitions above which a measurement is "noisy"
 
 # The Google Benchmark binaries (built by bench/meson.build) and the Python peers.
-BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench", "queue-bench", "executor-bench"]
+BINARIES = ["process-bench", "sync-bench", "socket-bench", "thread-bench", "queue-bench",
+            "thread-queue-bench", "executor-bench"]
 PEERS = ["process_start.py", "lock.py", "counter.py", "pingpong.py", "socket_echo.py", "threading_peer.py",
-         "queues.py", "pool.py", "executor.py"]
+         "queues.py", "pool.py", "thread_queue.py", "executor.py"]
 
 
 class Row:
@@ -123,6 +124,18 @@ def _rows():
             "pool-map/library/cpus:2", "pool-tasks/bare/cpus:2", "bare forked workers",
             "pool-map/python/cpus:2"),
     ]
+    # Chapter 19: wb::threads::Queue between two threads (8-byte items), Python's queue.Queue beside
+    # it; the bare queue is a std::mutex, two std::condition_variables and a std::deque.
+    # cpus:1 pins both threads to one CPU, where they take turns as Python's do under the GIL.
+    for cpus in (2, 1):
+        rows += [
+            Row("thread-queue-throughput", "Thread queue put+get, 2 threads", str(cpus),
+                f"thread-queue-throughput/library/cpus:{cpus}", f"thread-queue-throughput/bare/cpus:{cpus}",
+                "mutex+condvar+deque", f"thread-queue-throughput/python/cpus:{cpus}"),
+            Row("thread-queue-pingpong", "Thread queue ping-pong, one round trip", str(cpus),
+                f"thread-queue-pingpong/library/cpus:{cpus}", f"thread-queue-pingpong/bare/cpus:{cpus}",
+                "mutex+condvar+deque", f"thread-queue-pingpong/python/cpus:{cpus}"),
+        ]
     # Chapter 20: wb::ThreadPoolExecutor(2) and a trivial task, next to a bare std::mutex +
     # std::condition_variable pool of std::packaged_task and Python's ThreadPoolExecutor(2).
     rows += [
@@ -161,6 +174,19 @@ TARGETS = [
      "apply_async at least 10x Python's tasks/s (Python's dispatch: a task to the first free worker)"),
     (_row("pool-apply-async", 1), "python/library", ">=", 10.0,
      "apply_async at least 10x Python's tasks/s (8 tasks in flight per worker)"),
+    # Issue 13: at least 0.7x the bare queue's items/s (time per item at most 1/0.7 = 1.43x), at
+    # least 30x Python's queue.Queue.
+    (_row("thread-queue-throughput"), "library/bare", "<=", 1 / 0.7,
+     "thread Queue at least 0.7x the bare queue's items/s"),
+    (_row("thread-queue-throughput"), "python/library", ">=", 30.0, "thread Queue at least 30x Python's items/s"),
+    (_row("thread-queue-pingpong"), "library/bare", "<=", 1 / 0.7,
+     "thread Queue ping-pong at least 0.7x the bare queues' round trips/s"),
+    (_row("thread-queue-pingpong"), "python/library", ">=", 30.0,
+     "thread Queue ping-pong at least 30x Python's round trips/s"),
+    (_row("thread-queue-throughput", 1), "library/bare", "<=", 1 / 0.7,
+     "thread Queue at least 0.7x the bare queue's items/s, both threads on one CPU"),
+    (_row("thread-queue-throughput", 1), "python/library", ">=", 30.0,
+     "thread Queue at least 30x Python's items/s, both threads on one CPU"),
     (_row("executor-batch"), "python/library", ">=", 10.0, "ThreadPoolExecutor at least 10x Python's tasks/s"),
 ]
 
@@ -362,7 +388,7 @@ def print_table(measured, rows, info, extra, out):
         print("\nAlso measured (no Python peer):", file=out)
         for name, summary in sorted(extra.items()):
             print(f"  {name:<34} {cell(summary)}", file=out)
-    print("\nTargets (issue 9):", file=out)
+    print("\nTargets (issues 9 and 13):", file=out)
     for index, which, op, bound, text in TARGETS:
         value = rows[index][which]
         if value is None:

@@ -107,20 +107,13 @@
 #include <nlohmann/json.hpp>
 
 #include "wb/lock.hpp"
+#include "wb/queue_errors.hpp"
 #include "wb/shared_memory.hpp"
 
 namespace wb {
 
-// get() found nothing within its timeout, or get_nowait() found the queue empty (queue.Empty).
-class QueueEmpty : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-// put() found no room within its timeout, or put_nowait() found the queue full (queue.Full).
-class QueueFull : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+// QueueEmpty and QueueFull (queue.Empty, queue.Full) are in wb/queue_errors.hpp, shared with the
+// thread queues of wb/thread_queue.hpp.
 
 // How a Queue<T> turns T into bytes and back. See "Typed items" above.
 template <typename T>
