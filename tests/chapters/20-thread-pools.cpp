@@ -236,7 +236,10 @@ TEST_CASE("vthread: named pools as decorators, on their own named workers, in ce
         CHECK(nums[3] == std::multiset<int>{0, 1});
         const auto queued = select(r.events, "vthread.queued");
         REQUIRE(queued.size() == 1);
-        CHECK(queued[0]["fields"]["elapsed"].get<double>() < 0.5);  // the calls return at once
+        // The calls return at once: queuing all 16 (which also starts the pools' 7 threads) takes
+        // less than one call's 1 s rest. A decorator that ran the call would take 16 s or more;
+        // a tighter bound only measures how fast a loaded machine creates threads.
+        CHECK(queued[0]["fields"]["elapsed"].get<double>() < 1.0);
         const auto done = select(r.events, "pool.done");
         REQUIRE(done.size() == 2);
         CHECK(done[0]["fields"]["pool"] == "pool_1");
