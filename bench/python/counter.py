@@ -25,9 +25,8 @@ def measure(context, mine, partner_cpu, count):
     lock = context.Lock()
     counter = context.Value("l", 0, lock=False)
     barrier = context.Barrier(2)
-    partner = context.Process(target=increment, args=(lock, counter, barrier, partner_cpu, count))
-    partner.start()
-    try:
+
+    def timed():
         barrier.wait()
         begin = time.perf_counter_ns()
         for _ in range(count):
@@ -35,11 +34,11 @@ def measure(context, mine, partner_cpu, count):
                 counter.value += 1
         elapsed = time.perf_counter_ns() - begin
         with lock:
-            together = counter.value
-    finally:
-        partner.join()
-    if partner.exitcode != 0 or counter.value != 2 * count:
-        raise RuntimeError("the partner failed or the counter lost increments")
+            return elapsed, counter.value
+
+    elapsed, together = peer.with_partner(context, increment, (lock, counter, barrier, partner_cpu, count), timed)
+    if counter.value != 2 * count:
+        raise RuntimeError("the counter lost increments")
     return elapsed / together
 
 

@@ -51,3 +51,21 @@ def placement(cpus):
 
 def pin(cpu):
     os.sched_setaffinity(0, {cpu})
+
+
+def with_partner(context, target, args, timed):
+    """Runs timed() while target(*args) runs in a partner process started from `context`.
+
+    timed() does the measured loop and returns what it measured; the partner is joined whatever
+    happens, and a partner that failed makes the measurement fail (RuntimeError) rather than
+    count.
+    """
+    partner = context.Process(target=target, args=args)
+    partner.start()
+    try:
+        result = timed()
+    finally:
+        partner.join()
+    if partner.exitcode != 0:
+        raise RuntimeError(f"the partner ended with exit code {partner.exitcode}")
+    return result

@@ -46,18 +46,15 @@ def measure(context, kind, partner_cpu, count):
     else:
         ping, pong = context.Event(), context.Event()
         answer, ping_and_wait = event_answer, event_ping
-    partner = context.Process(target=answer, args=(ping, pong, partner_cpu, count + 1))
-    partner.start()
-    try:
+
+    def timed():
         ping_and_wait(ping, pong)  # warm-up
         begin = time.perf_counter_ns()
         for _ in range(count):
             ping_and_wait(ping, pong)
-        elapsed = time.perf_counter_ns() - begin
-    finally:
-        partner.join()
-    if partner.exitcode != 0:
-        raise RuntimeError(f"the partner ended with exit code {partner.exitcode}")
+        return time.perf_counter_ns() - begin
+
+    elapsed = peer.with_partner(context, answer, (ping, pong, partner_cpu, count + 1), timed)
     return elapsed / count
 
 

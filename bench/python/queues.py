@@ -26,37 +26,31 @@ def answer(ping, pong, cpu, count):
 
 def throughput(context, partner_cpu, count):
     q = context.Queue(1024)
-    partner = context.Process(target=produce, args=(q, partner_cpu, count + 1))
-    partner.start()
-    try:
+
+    def timed():
         q.get()  # warm-up: the partner runs
         begin = time.perf_counter_ns()
         for _ in range(count):
             q.get()
-        elapsed = time.perf_counter_ns() - begin
-    finally:
-        partner.join()
-    if partner.exitcode != 0:
-        raise RuntimeError(f"the producer ended with exit code {partner.exitcode}")
+        return time.perf_counter_ns() - begin
+
+    elapsed = peer.with_partner(context, produce, (q, partner_cpu, count + 1), timed)
     return elapsed / count
 
 
 def pingpong(context, partner_cpu, count):
     ping, pong = context.Queue(1024), context.Queue(1024)
-    partner = context.Process(target=answer, args=(ping, pong, partner_cpu, count + 1))
-    partner.start()
-    try:
+
+    def timed():
         ping.put(0)
         value = pong.get()  # warm-up
         begin = time.perf_counter_ns()
         for _ in range(count):
             ping.put(value)
             value = pong.get()
-        elapsed = time.perf_counter_ns() - begin
-    finally:
-        partner.join()
-    if partner.exitcode != 0:
-        raise RuntimeError(f"the partner ended with exit code {partner.exitcode}")
+        return time.perf_counter_ns() - begin
+
+    elapsed = peer.with_partner(context, answer, (ping, pong, partner_cpu, count + 1), timed)
     return elapsed / count
 
 
