@@ -82,7 +82,7 @@ double run_three_processes(const std::string& mode, int pin_cpu /* -1: not pinne
                     throw;
                 }
                 wb::emit("pinned", {{"task", kTasks[i]}, {"cpu", pin_cpu}, {"allowed", wb::allowed_cpus().size()}},
-                         fmt::format("{} pinned to one CPU with sched_setaffinity", kTasks[i]));
+                         wb::from_fields("{task} pinned to one CPU with sched_setaffinity"));
             }
             gate.arrive_and_wait();
             results->cpu[i] = ch02::task(kTasks[i]);

@@ -4,7 +4,6 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/core.h>
 
 #include "wb/clock.hpp"
 #include "wb/cpu.hpp"
@@ -20,10 +19,11 @@ void calibrate() {
     const double steps = rate * g_work * wb::clock::time_scale();
     wb::emit("calibrate",
              {{"steps_per_cpu_second", rate}, {"work", g_work}, {"time_scale", wb::clock::time_scale()},
-              {"steps_per_task", steps}},
-             fmt::format("calibrated the counting loop: {:.2f} million steps per second of CPU time, so a task\n"
-                         "of {:g} logical s is {:.2f} million steps at time scale {:g}",
-                         rate / 1e6, g_work, steps / 1e6, wb::clock::time_scale()));
+              {"steps_per_task", steps}, {"million_steps_per_cpu_second", rate / 1e6},
+              {"million_steps_per_task", steps / 1e6}},
+             wb::from_fields("calibrated the counting loop: {million_steps_per_cpu_second:.2f} million steps per "
+                             "second of CPU time, so a task\nof {work:g} logical s is {million_steps_per_task:.2f} "
+                             "million steps at time scale {time_scale:g}"));
 }
 
 namespace {
@@ -40,14 +40,14 @@ double task(const std::string& name) {
     for (int q = 0; q < 4; ++q) {
         // Only the first quarter's begin and each quarter's end are printed.
         wb::Span quarter(kQuarters[q], {{"task", name}, {"quarter", q + 1}, {"work", g_work}},
-                         q == 0 ? fmt::format("{} starts: {:g} s of counting", name, g_work) : std::string());
+                         wb::from_fields(q == 0 ? "{task} starts: {work:g} s of counting" : ""));
         int cpu = -1;
         for (int c = 0; c < kChunks / 4; ++c) {
             wb::burn_cpu(chunk);
             cpu = wb::current_cpu();
             cpus.insert(cpu);
         }
-        quarter.end(fmt::format("{} is {}% done", name, 25 * (q + 1)), {{"percent", 25 * (q + 1)}, {"cpu", cpu}});
+        quarter.end(wb::from_fields("{task} is {percent}% done"), {{"percent", 25 * (q + 1)}, {"cpu", cpu}});
     }
     const double wall = watch.elapsed();
     const double cpu = wb::clock::to_logical(wb::thread_cpu_time() - cpu_start);
@@ -60,8 +60,8 @@ double task(const std::string& name) {
               {"share", cpu / wall},
               {"cpus", std::vector<int>(cpus.begin(), cpus.end())},
               {"involuntary_switches", wb::involuntary_switches() - switches_before}},
-             fmt::format("{} done: {:.2f} s of CPU time in {:.2f} s of wall time (it had the CPU {:.2f} of the time)",
-                         name, cpu, wall, cpu / wall));
+             wb::from_fields("{task} done: {cpu:.2f} s of CPU time in {wall:.2f} s of wall time (it had the CPU "
+                             "{share:.2f} of the time)"));
     return cpu;
 }
 
@@ -77,8 +77,8 @@ double report_total(const std::string& mode, double seconds, const std::array<do
               {"busy_cpus", busy},
               {"cores", wb::allowed_cpus().size()},
               {"hardware_concurrency", std::thread::hardware_concurrency()}},
-             fmt::format("{}: 3 tasks of {:g} s of work took {:.2f} s; on average {:.2f} CPUs were busy", mode, g_work,
-                         seconds, busy));
+             wb::from_fields("{mode}: {tasks} tasks of {work:g} s of work took {seconds:.2f} s; on average "
+                             "{busy_cpus:.2f} CPUs were busy"));
     return busy;
 }
 

@@ -37,9 +37,11 @@ void Counter::serve() {
     const auto ahead = static_cast<int>(wb::rng().uniform_int(1, 3));
     const int receipt = static_cast<int>(wb::rng().uniform_int(1000, 9999));
     wb::emit("counter.queue", {{"people_ahead", ahead}, {"service", 1.0}, {"own", 0.2}, {"request", *request}},
-             fmt::format("got \"{}\"; {} {} ahead of you", *request, ahead, ahead == 1 ? "person" : "people"));
+             wb::from_fields(ahead == 1 ? "got \"{request}\"; {people_ahead} person ahead of you"
+                                        : "got \"{request}\"; {people_ahead} people ahead of you"));
     for (int i = 1; i <= ahead; ++i) {
-        wb::Span serving("serving", {{"person", i}}, fmt::format("serving person {} of {} ahead of you", i, ahead));
+        wb::Span serving("serving", {{"person", i}, {"people_ahead", ahead}},
+                         wb::from_fields("serving person {person} of {people_ahead} ahead of you"));
         wb::clock::sleep(1.0);
     }
     {
@@ -50,19 +52,22 @@ void Counter::serve() {
     board_->receipt.store(receipt);
     board_->done_at.store(wb::clock::now());
     wb::emit("counter.done", {{"receipt", receipt}, {"people_ahead", ahead}},
-             fmt::format("your deposit is done: receipt #{}", receipt));
+             wb::from_fields("your deposit is done: receipt #{receipt}"));
     wb::write_all(replies_.write_end.get(), fmt::format("receipt #{}", receipt), "write (reply)");
     wb::emit("counter.delivered", {{"receipt", receipt}}, "");  // after write(2) returned (for the checks)
     called_.set();
 }
 
-void wasted_poll(int poll, double asked_at, std::string_view first_text) {
-    wb::Span look("EAGAIN", {{"poll", poll}, {"asked_at", asked_at}}, poll == 1 ? first_text : std::string_view());
+void wasted_poll(int poll, double asked_at, wb::FromFields first_text) {
+    wb::Span look("EAGAIN", {{"poll", poll}, {"asked_at", asked_at}, {"interval", kPollInterval}},
+                  poll == 1 ? first_text : wb::from_fields(""));
 }
 
 void customer_done(const std::string& mode, double waited, int polls, const std::string& receipt,
-                   std::string_view text) {
-    wb::emit("customer.done", {{"mode", mode}, {"waited", waited}, {"polls", polls}, {"receipt", receipt}}, text);
+                   wb::FromFields text, const wb::Json& extra) {
+    wb::Json fields{{"mode", mode}, {"waited", waited}, {"polls", polls}, {"receipt", receipt}};
+    if (extra.is_object()) fields.update(extra);
+    wb::emit("customer.done", std::move(fields), text);
 }
 
 }  // namespace ch03

@@ -18,6 +18,7 @@
 
 #include "wb/event.hpp"
 #include "wb/fd.hpp"
+#include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/shared_memory.hpp"
 
@@ -68,10 +69,12 @@ private:
 // A look that found nothing: a zero-length span, so that the timeline marks it with an E.
 // Only the first one is narrated; the others show in the timeline and in the jsonl (how many
 // there are depends on timing, and the text output stays the same from run to run).
-void wasted_poll(int poll, double asked_at, std::string_view first_text);
+// Its fields: `poll`, `asked_at` and `interval` (kPollInterval), which `first_text` may name.
+void wasted_poll(int poll, double asked_at, wb::FromFields first_text);
 
-// The last line of each bank demo, with what the tests compare.
+// The last line of each bank demo, with what the tests compare: the fields `mode`, `waited`,
+// `polls`, `receipt` and any `extra` ones, and a text made from them.
 void customer_done(const std::string& mode, double waited, int polls, const std::string& receipt,
-                   std::string_view text);
+                   wb::FromFields text, const wb::Json& extra = nullptr);
 
 }  // namespace ch03

@@ -47,7 +47,7 @@ wb::UniqueFd accept_connection(const wb::UniqueFd& listener) {
 }
 
 void send_message(const wb::UniqueFd& socket, const std::string& text) {
-    wb::Span sending("send", {{"message", text}}, fmt::format("sends \"{}\"", text));
+    wb::Span sending("send", {{"message", text}}, wb::from_fields("sends \"{message}\""));
     const ssize_t n = wb::check(::send(socket.get(), text.data(), text.size(), MSG_NOSIGNAL), "send");
     if (static_cast<std::size_t>(n) != text.size()) throw std::runtime_error("send: short write");
 }

@@ -53,9 +53,9 @@ void demo_sync_blocking() {
     wb::Span blocked("blocked", {{"mode", "sync-blocking"}},
                      "deposit(): hands in the request and waits in read() - blocked, doing nothing else");
     const std::string receipt = deposit(counter);
-    blocked.end(fmt::format("deposit() returned \"{}\"", receipt));
+    blocked.end(wb::from_fields("deposit() returned \"{receipt}\""), {{"receipt", receipt}});
     ch03::customer_done("sync-blocking", watch.elapsed(), 0, receipt,
-                  fmt::format("got \"{}\" after {:.2f} s, all of it spent blocked", receipt, watch.elapsed()));
+                        wb::from_fields("got \"{receipt}\" after {waited:.2f} s, all of it spent blocked"));
     wb::show_timeline(mark, "sync + blocking: the customer is blocked for as long as the counter works",
                       {{"serving", 's'}, {"blocked", 'b'}});
     wb::note("同步阻塞: the call did not return before the result (synchronous) and the customer was suspended\n"
@@ -86,18 +86,18 @@ void demo_sync_non_blocking() {
             break;
         }
         ++polls;
-        ch03::wasted_poll(polls, asked_at, "is it my turn? read() -> EAGAIN: not yet; back to the phone");
+        ch03::wasted_poll(polls, asked_at, wb::from_fields("is it my turn? read() -> EAGAIN: not yet; back to the phone"));
         // On the phone until the next look (on a fixed schedule: no drift from late wake-ups).
         wb::clock::sleep(start + k * ch03::kPollInterval - wb::clock::now());
     }
     const double waited = watch.elapsed();
     const double late = wb::clock::now() - counter.done_at();
     ch03::customer_done("sync-non-blocking", waited, polls, receipt,
-                  fmt::format("got \"{}\" after {:.2f} s; it looked every {:g} s, so about wait / interval = {:.2f}\n"
-                              "looks were wasted",
-                              receipt, waited, ch03::kPollInterval, waited / ch03::kPollInterval));
+                        wb::from_fields("got \"{receipt}\" after {waited:.2f} s; it looked every {interval:g} s, "
+                                        "so about wait / interval = {waited_per_interval:.2f}\nlooks were wasted"),
+                        {{"interval", ch03::kPollInterval}, {"waited_per_interval", waited / ch03::kPollInterval}});
     wb::emit("polls", {{"polls", polls}, {"interval", ch03::kPollInterval}, {"waited", waited}, {"late", late}},
-             fmt::format("the receipt had been ready for {:.2f} s when a poll found it", late));
+             wb::from_fields("the receipt had been ready for {late:.2f} s when a poll found it"));
     wb::show_timeline(mark, "sync + non-blocking: each E is a look that found nothing (the count: field `polls`)",
                       {{"serving", 's'}, {"EAGAIN", 'E'}});
     wb::note("同步非阻塞: read() never blocked, yet the customer had to keep asking - every EAGAIN is a wasted\n"
@@ -122,18 +122,19 @@ void demo_async_notify() {
     const wb::clock::Stopwatch watch;
     const int number = take_number(counter);
     wb::emit("customer.ticket", {{"number", number}, {"returned_after", watch.elapsed()}},
-             fmt::format("take_number() returned at once: number {}", number));
+             wb::from_fields("take_number() returned at once: number {number}"));
     {
-        wb::Span form("form", {}, "fills in a form meanwhile (0.5 s)");
-        wb::clock::sleep(0.5);
+        constexpr double kForm = 0.5;
+        wb::Span form("form", {{"seconds", kForm}}, wb::from_fields("fills in a form meanwhile ({seconds:g} s)"));
+        wb::clock::sleep(kForm);
     }
     wb::Span waiting("waiting", {{"number", number}},
-                     fmt::format("sits down until number {} is called (blocked on the notification)", number));
+                     wb::from_fields("sits down until number {number} is called (blocked on the notification)"));
     counter.called().wait();
     const std::string receipt = fmt::format("receipt #{}", counter.receipt_on_board());
-    waiting.end(fmt::format("number {} called: \"{}\" read from the board", number, receipt));
+    waiting.end(wb::from_fields("number {number} called: \"{receipt}\" read from the board"), {{"receipt", receipt}});
     ch03::customer_done("async-notify", watch.elapsed(), 0, receipt,
-                  fmt::format("got \"{}\" after {:.2f} s without a single poll", receipt, watch.elapsed()));
+                        wb::from_fields("got \"{receipt}\" after {waited:.2f} s without a single poll"));
     wb::show_timeline(mark, "async + notification: the call returned at once; woken when the work was done",
                       {{"serving", 's'}, {"form", 'f'}, {"waiting", 'w'}});
     wb::note("异步 + 通知: take_number() returned at once; the customer blocked only on the notification\n"
@@ -169,18 +170,21 @@ void demo_async_callback() {
         const int n = ++calls;
         got = receipt;
         wb::emit("callback", {{"receipt", receipt}, {"calls", n}, {"after", watch.elapsed()}},
-                 fmt::format("callback(\"{}\") runs, while the customer is still outside", receipt));
+                 wb::from_fields("callback(\"{receipt}\") runs, while the customer is still outside"));
     });
     wb::emit("customer.returned", {{"returned_after", watch.elapsed()}}, "deposit_async() returned at once");
     {
-        wb::Span outside("outside", {{"seconds", 4}}, "goes outside for a 4 s smoke, waiting for nothing");
-        wb::clock::sleep(4.0);
+        constexpr int kOutside = 4;
+        wb::Span outside("outside", {{"seconds", kOutside}},
+                         wb::from_fields("goes outside for a {seconds} s smoke, waiting for nothing"));
+        wb::clock::sleep(kOutside);
         outside.end("comes back in");
     }
     notifier.join();
     ch03::customer_done("async-callback", watch.elapsed(), 0, got,
-                  fmt::format("the callback ran {} time{}; the customer was never blocked", calls.load(),
-                              calls.load() == 1 ? "" : "s"));
+                        wb::from_fields(calls.load() == 1 ? "the callback ran {calls} time; the customer was never blocked"
+                                                          : "the callback ran {calls} times; the customer was never blocked"),
+                        {{"calls", calls.load()}});
     wb::emit("callbacks", {{"calls", calls.load()}}, "");
     wb::show_timeline(mark, "async + callback: the customer is outside; the notifier thread waits instead",
                       {{"serving", 's'}, {"blocked", 'b'}, {"outside", 'o'}});
@@ -205,7 +209,8 @@ void demo_socket() {
     const std::size_t mark = wb::journal::mark();
     std::uint16_t port = 0;
     const wb::UniqueFd listener = ch03::listen_on_loopback(port);
-    wb::emit("listen", {{"address", "127.0.0.1"}, {"port", port}}, "listening on 127.0.0.1 (port 0: any free port)");
+    wb::emit("listen", {{"address", "127.0.0.1"}, {"port", port}},
+             wb::from_fields("listening on {address} (port 0: any free port)"));
     wb::Event go;
     wb::Process sender([&go, port] {
         const wb::UniqueFd socket = ch03::connect_to_loopback(port);
@@ -235,8 +240,7 @@ void demo_socket() {
         const auto got = ch03::receive(connection, MSG_DONTWAIT, 5);
         if (got) throw std::logic_error("recv(MSG_DONTWAIT) found data before the sender sent any");
         wb::emit("recv.nonblocking", {{"result", "EAGAIN"}, {"errno", EAGAIN}, {"took", watch.elapsed()}},
-                 fmt::format("recv(MSG_DONTWAIT) returned -1 at once: errno EAGAIN, no data yet ({:.2f} s)",
-                             watch.elapsed()));
+                 wb::from_fields("recv(MSG_DONTWAIT) returned -1 at once: errno {result}, no data yet ({took:.2f} s)"));
     }
     // 2. Polling with non-blocking recv until the first message arrives.
     const double start = wb::clock::now();
@@ -250,19 +254,25 @@ void demo_socket() {
             break;
         }
         ++polls;
-        ch03::wasted_poll(polls, asked_at, "recv(MSG_DONTWAIT) -> EAGAIN: nothing yet; polling every 0.5 s");
+        ch03::wasted_poll(polls, asked_at,
+                          wb::from_fields("recv(MSG_DONTWAIT) -> EAGAIN: nothing yet; polling every {interval:g} s"));
         wb::clock::sleep(start + k * ch03::kPollInterval - wb::clock::now());
     }
     const double polled = wb::clock::now() - start;
-    wb::emit("recv.data", {{"message", first}, {"polls", polls}, {"waited", polled}, {"interval", ch03::kPollInterval}},
-             fmt::format("got \"{}\" after {:.2f} s of polling: about {:.2f} wasted recv() calls", first, polled,
-                         polled / ch03::kPollInterval));
+    wb::emit("recv.data",
+             {{"message", first},
+              {"polls", polls},
+              {"waited", polled},
+              {"interval", ch03::kPollInterval},
+              {"waited_per_interval", polled / ch03::kPollInterval}},
+             wb::from_fields("got \"{message}\" after {waited:.2f} s of polling: about {waited_per_interval:.2f} "
+                             "wasted recv() calls"));
     // 3. Blocking: recv() suspends main until the Sender sends the second message.
     std::string second;
     {
         wb::Span blocked("recv", {{"blocking", true}}, "recv() on a blocking socket: suspended until data arrives");
         second = ch03::receive(connection, 0, 5).value();
-        blocked.end(fmt::format("recv() returned \"{}\"", second), {{"message", second}});
+        blocked.end(wb::from_fields("recv() returned \"{message}\""), {{"message", second}});
     }
     connection.reset();
     sender.join();

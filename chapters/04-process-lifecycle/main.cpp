@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -60,13 +61,17 @@ void instance(const std::vector<std::string>& args) {
     const ch04::ExeFile exe = ch04::exe_of("self");
     const int before = g_number;
     g_number = 111 * index;
-    wb::emit("instance.wrote", {{"index", index}, {"before", before}, {"value", g_number}, {"exe", exe.path}},
-             fmt::format("run {} of {}: g_number was {}, writes {}", index, ch04::base_name(exe.path), before,
-                         g_number));
+    wb::emit("instance.wrote",
+             {{"index", index},
+              {"before", before},
+              {"value", g_number},
+              {"exe", exe.path},
+              {"program", ch04::base_name(exe.path)}},
+             wb::from_fields("run {index} of {program}: g_number was {before}, writes {value}"));
     // Wait until the other run has written too: from here on both writes have happened.
     if (!both_wrote.arrive_and_wait(ch04::child_patience())) throw std::runtime_error("main never said go");
     wb::emit("instance.read", {{"index", index}, {"value", g_number}},
-             fmt::format("run {} reads g_number = {}: the other run's write did not reach it", index, g_number));
+             wb::from_fields("run {index} reads g_number = {value}: the other run's write did not reach it"));
 }
 
 void demo_two_runs() {
@@ -93,9 +98,9 @@ void demo_two_runs() {
         pids.push_back(*p.pid());
         wb::emit("instance.seen",
                  {{"name", p.name()}, {"pid", *p.pid()}, {"exe", theirs.path}, {"main_exe", mine.path},
-                  {"same_file", same}},
-                 fmt::format("/proc/PID/exe of {} -> {} ({} file as main's)", p.name(), ch04::base_name(theirs.path),
-                             same ? "the same" : "NOT the same"));
+                  {"same_file", same}, {"program", ch04::base_name(theirs.path)}},
+                 wb::from_fields(same ? "/proc/PID/exe of {name} -> {program} (the same file as main's)"
+                                      : "/proc/PID/exe of {name} -> {program} (NOT the same file as main's)"));
     }
     both_wrote.open();
     for (auto& p : runs) p.join();
@@ -191,7 +196,6 @@ void demo_endings() {
          true},
     };
 
-    std::string table = fmt::format("{:<8}  {:<40}  {:>9}  {}", "child", "how it ended", "exit code", "in Python");
     Json rows = Json::array();
     for (const Ending& e : endings) {
         wb::Pipe stderr_pipe;
@@ -204,8 +208,8 @@ void demo_endings() {
         stderr_pipe.write_end.reset();  // the child's copy is the only writer: its exit is end of file
         if (e.killed_by_main) {
             if (!victim_waits.wait(ch04::sync_timeout())) throw std::runtime_error("the victim did not start waiting");
-            wb::emit("kill.sent", {{"pid", *p.pid()}, {"signal", SIGKILL}, {"signal_name", "SIGKILL"}},
-                     fmt::format("main sends SIGKILL to {} (kill -9)", e.name));
+            wb::emit("kill.sent", {{"name", e.name}, {"pid", *p.pid()}, {"signal", SIGKILL}, {"signal_name", "SIGKILL"}},
+                     wb::from_fields("main sends {signal_name} to {name} (kill -{signal})"));
             p.kill();
         }
         p.join();
@@ -213,15 +217,24 @@ void demo_endings() {
         while (!printed.empty() && printed.back() == '\n') printed.pop_back();
         if (!printed.empty()) {
             wb::emit("child.stderr", {{"name", e.name}, {"stderr", printed}},
-                     fmt::format("the child's stderr: {}", printed));
+                     wb::from_fields("the child's stderr: {stderr}"));
         }
         const int code = *p.exitcode();
-        const std::string by =
-            code < 0 ? fmt::format("by signal {} ({})", -code, ch04::signal_name(-code)) : "by itself";
-        wb::emit("ending", {{"name", e.name}, {"pid", *p.pid()}, {"exitcode", code}, {"how", e.how}},
-                 fmt::format("{} ended {}: exit code {}", e.name, by, code));
-        table += fmt::format("\n{:<8}  {:<40}  {:>9}  {}", e.name, e.how, code, e.python);
-        rows.push_back({{"name", e.name}, {"how", e.how}, {"exitcode", code}});
+        Json ending{{"name", e.name}, {"pid", *p.pid()}, {"exitcode", code}, {"how", e.how}};
+        if (code < 0) {
+            ending["signal"] = -code;
+            ending["signal_name"] = ch04::signal_name(-code);
+        }
+        wb::emit("ending", std::move(ending),
+                 wb::from_fields(code < 0 ? "{name} ended by signal {signal} ({signal_name}): exit code {exitcode}"
+                                          : "{name} ended by itself: exit code {exitcode}"));
+        rows.push_back({{"name", e.name}, {"how", e.how}, {"exitcode", code}, {"python", e.python}});
+    }
+    // The table is drawn from the rows the event carries.
+    std::string table = fmt::format("{:<8}  {:<40}  {:>9}  {}", "child", "how it ended", "exit code", "in Python");
+    for (const Json& r : rows) {
+        table += fmt::format("\n{:<8}  {:<40}  {:>9}  {}", r["name"].get<std::string>(), r["how"].get<std::string>(),
+                             r["exitcode"].get<int>(), r["python"].get<std::string>());
     }
     wb::emit_block("endings.table", {{"rows", rows}}, table);
     wb::note("Voluntary endings (normal, error) report a number the program chose: 0 means success.\n"
@@ -275,7 +288,7 @@ void demo_states() {
             ch04::name_in_kernel();
             reading.set();
             const std::string byte = wb::read_some(pipe.read_end.get(), 1, "read(pipe)").value();
-            wb::emit("reader.done", {{"bytes", byte.size()}}, fmt::format("reader got its byte '{}'", byte));
+            wb::emit("reader.done", {{"bytes", byte.size()}, {"byte", byte}}, wb::from_fields("reader got its byte '{byte}'"));
         });
         p.set_name("reader");
         p.start();
@@ -302,13 +315,13 @@ void demo_states() {
         ch04::report_state(p, 'S', ch04::watch_for(*p.pid(), 'S'), "it waits for an event");
         const ch04::ContinueOnExit guard{*p.pid()};
         wb::check(::kill(*p.pid(), SIGSTOP), "kill(SIGSTOP)");
-        wb::emit("signal.sent", {{"pid", *p.pid()}, {"signal", SIGSTOP}, {"signal_name", "SIGSTOP"}},
-                 "main sends SIGSTOP to sleeper");
+        wb::emit("signal.sent", {{"name", p.name()}, {"pid", *p.pid()}, {"signal", SIGSTOP}, {"signal_name", "SIGSTOP"}},
+                 wb::from_fields("main sends {signal_name} to {name}"));
         ch04::report_state(p, 'T', ch04::watch_for(*p.pid(), 'T'), "SIGSTOP took it off the CPU for good");
         ch04::hold("the sleeper in state T");
         wb::check(::kill(*p.pid(), SIGCONT), "kill(SIGCONT)");
-        wb::emit("signal.sent", {{"pid", *p.pid()}, {"signal", SIGCONT}, {"signal_name", "SIGCONT"}},
-                 "main sends SIGCONT to sleeper");
+        wb::emit("signal.sent", {{"name", p.name()}, {"pid", *p.pid()}, {"signal", SIGCONT}, {"signal_name", "SIGCONT"}},
+                 wb::from_fields("main sends {signal_name} to {name}"));
         ch04::report_state(p, 'S', ch04::watch_for(*p.pid(), 'S'), "after SIGCONT it waits for its event again");
         release.set();
         p.join();
@@ -320,8 +333,9 @@ void demo_states() {
     {
         wb::Process p([] {
             ch04::name_in_kernel();
-            wb::emit("zombie.exit", {{"exitcode", 4}}, "exits with code 4");
-            wb::exit_process(4);
+            constexpr int kCode = 4;
+            wb::emit("zombie.exit", {{"exitcode", kCode}}, wb::from_fields("exits with code {exitcode}"));
+            wb::exit_process(kCode);
         });
         p.set_name("exited");
         p.start();
@@ -330,20 +344,26 @@ void demo_states() {
         ch04::hold("the exited child in state Z");
         const int kept = o.last.exit_status;
         wb::emit("zombie.status", {{"pid", *p.pid()}, {"exit_status", kept}, {"exitcode", kept >> 8}},
-                 fmt::format("the zombie keeps its exit status for main: exit code {}", kept >> 8));
+                 wb::from_fields("the zombie keeps its exit status for main: exit code {exitcode}"));
         p.join();
         const bool gone = !wb::read_proc_stat(*p.pid()).has_value();
         wb::emit("zombie.reaped", {{"pid", *p.pid()}, {"exitcode", *p.exitcode()}, {"gone", gone}},
-                 fmt::format("join() reaped it: exit code {}, /proc entry {}", *p.exitcode(),
-                             gone ? "gone" : "still there"));
+                 wb::from_fields(gone ? "join() reaped it: exit code {exitcode}, /proc entry gone"
+                                      : "join() reaped it: exit code {exitcode}, /proc entry still there"));
     }
 
-    std::string table = fmt::format("{:<6}  {:<26}  {}\n", "letter", "five-state model", "child");
-    table += fmt::format("{:<6}  {:<26}  {}\n", "R", ch04::model_state().at('R'), "spinner (computes)");
-    table += fmt::format("{:<6}  {:<26}  {}\n", "S", ch04::model_state().at('S'), "reader (read on a pipe)");
-    table += fmt::format("{:<6}  {:<26}  {}\n", "T", ch04::model_state().at('T'), "sleeper (after SIGSTOP)");
-    table += fmt::format("{:<6}  {:<26}  {}", "Z", ch04::model_state().at('Z'), "exited (before join)");
-    wb::emit_block("states.table", {{"letters", {"R", "S", "T", "Z"}}}, table);
+    Json rows = Json::array();
+    for (const auto& [letter, child] : {std::pair{'R', "spinner (computes)"}, std::pair{'S', "reader (read on a pipe)"},
+                                        std::pair{'T', "sleeper (after SIGSTOP)"}, std::pair{'Z', "exited (before join)"}}) {
+        rows.push_back({{"letter", std::string(1, letter)}, {"model", ch04::model_state().at(letter)}, {"child", child}});
+    }
+    // The table is drawn from the rows the event carries.
+    std::string table = fmt::format("{:<6}  {:<26}  {}", "letter", "five-state model", "child");
+    for (const Json& r : rows) {
+        table += fmt::format("\n{:<6}  {:<26}  {}", r["letter"].get<std::string>(), r["model"].get<std::string>(),
+                             r["child"].get<std::string>());
+    }
+    wb::emit_block("states.table", {{"letters", {"R", "S", "T", "Z"}}, {"rows", rows}}, table);
     wb::note("R covers both 'ready' and 'running': the kernel moves a runnable process on and off a CPU\n"
              "many times a second. 'new' lasts only inside fork(), and 'terminated' is the zombie:\n"
              "the process has ended, only its exit status remains until the parent collects it.");
@@ -444,22 +464,26 @@ void demo_process_group() {
     const std::vector<pid_t> found = wb::members_of_group(pgid);
     wb::emit("group.formed",
              {{"pgid", pgid}, {"members", found}, {"expected", expected}, {"main_pgid", ::getpgrp()},
-              {"outsider_pgid", wb::read_proc_stat(*outsider.pid()).value_or(wb::ProcStat{}).pgrp}},
-             fmt::format("/proc: the group led by leader has {} members ({}), main's group is another",
-                         found.size(), found == expected ? "leader, member-1, member-2" : "NOT the expected ones"));
+              {"outsider_pgid", wb::read_proc_stat(*outsider.pid()).value_or(wb::ProcStat{}).pgrp},
+              {"count", found.size()}},
+             wb::from_fields(found == expected
+                                 ? "/proc: the group led by leader has {count} members (leader, member-1, member-2), "
+                                   "main's group is another"
+                                 : "/proc: the group led by leader has {count} members (NOT the expected ones), "
+                                   "main's group is another"));
     ch04::hold("the process group");
 
     // Never signal a group that is not ours to end: main's own group holds the shell or harness.
     if (pgid <= 1 || pgid == ::getpgrp()) throw std::logic_error("refusing to signal main's own process group");
     wb::check(::killpg(pgid, SIGTERM), "killpg");
     wb::emit("group.signal", {{"pgid", pgid}, {"signal", SIGTERM}, {"signal_name", "SIGTERM"}},
-             "main sends SIGTERM to the whole group with one killpg() call");
+             wb::from_fields("main sends {signal_name} to the whole group with one killpg() call"));
 
     Json codes = Json::object();
-    std::string table = fmt::format("{:<9}  {:<14}  {}", "child", "process group", "exit code");
+    Json rows = Json::array();
     auto row = [&](wb::Process& p, const std::string& group) {
         codes[p.name()] = *p.exitcode();
-        table += fmt::format("\n{:<9}  {:<14}  {}", p.name(), group, *p.exitcode());
+        rows.push_back({{"name", p.name()}, {"group", group}, {"exitcode", *p.exitcode()}});
     };
     leader.join();
     row(leader, "leader's");
@@ -470,13 +494,21 @@ void demo_process_group() {
     // The outsider is in main's group: the signal never reached it, it is still waiting.
     const bool outsider_alive = outsider.is_alive();
     const std::vector<pid_t> left = wb::members_of_group(pgid);
-    wb::emit("group.after", {{"pgid", pgid}, {"left", left}, {"outsider_alive", outsider_alive}},
-             fmt::format("after the signal: {} processes left in the group, outsider {}", left.size(),
-                         outsider_alive ? "still running" : "gone too"));
+    wb::emit("group.after",
+             {{"pgid", pgid}, {"left", left}, {"outsider_alive", outsider_alive}, {"count_left", left.size()}},
+             wb::from_fields(outsider_alive
+                                 ? "after the signal: {count_left} processes left in the group, outsider still running"
+                                 : "after the signal: {count_left} processes left in the group, outsider gone too"));
     formed.open();
     outsider.join();
     row(outsider, "main's");
-    wb::emit_block("group.table", {{"exitcodes", codes}}, table);
+    // The table is drawn from the rows the event carries.
+    std::string table = fmt::format("{:<9}  {:<14}  {}", "child", "process group", "exit code");
+    for (const Json& r : rows) {
+        table += fmt::format("\n{:<9}  {:<14}  {}", r["name"].get<std::string>(), r["group"].get<std::string>(),
+                             r["exitcode"].get<int>());
+    }
+    wb::emit_block("group.table", {{"exitcodes", codes}, {"rows", rows}}, table);
     wb::note("One killpg() ended all three members (exit code -15, SIGTERM) and nothing else: the\n"
              "outsider, in main's group, ended normally when told to. Ctrl-C does the same to the\n"
              "foreground group of a terminal, with SIGINT instead of SIGTERM.");

@@ -29,9 +29,8 @@ double child_patience() { return wb::clock::safety_timeout(30 + g_hold, std::chr
 
 void hold(const std::string& what) {
     if (g_hold <= 0) return;
-    wb::emit("hold", {{"seconds", g_hold}, {"what", what}},
-             fmt::format("holding {} for {} s: try  ps -o pid,ppid,pgid,stat,comm --forest -s {}", what, g_hold,
-                         ::getsid(0)));
+    wb::emit("hold", {{"seconds", g_hold}, {"what", what}, {"sid", ::getsid(0)}},
+             wb::from_fields("holding {what} for {seconds} s: try  ps -o pid,ppid,pgid,stat,comm --forest -s {sid}"));
     wb::clock::sleep(g_hold);
 }
 
@@ -93,25 +92,49 @@ void report_state(const wb::Process& p, char wanted, const Observation& o, const
     wb::emit("state.observed",
              {{"name", p.name()}, {"pid", *p.pid()}, {"wanted", std::string(1, wanted)},
               {"letter", std::string(1, o.last.state)}, {"seen", o.seen}, {"reached", o.reached},
-              {"model", model}},
-             o.reached ? fmt::format("/proc says {} is in state {} = {}: {}", p.name(), wanted, model, what)
-                       : fmt::format("{} did not reach state {} within the time limit", p.name(), wanted));
+              {"model", model}, {"what", what}},
+             wb::from_fields(o.reached ? "/proc says {name} is in state {wanted} = {model}: {what}"
+                                       : "{name} did not reach state {wanted} within the time limit"));
 }
 
 ContinueOnExit::~ContinueOnExit() { ::kill(pid, SIGCONT); }
 
 namespace {
-void draw_tree(const std::map<pid_t, std::vector<wb::ProcStat>>& children, pid_t pid, const std::string& prefix,
-               std::string& text, wb::Json& nodes, int depth) {
+// The subtree under `pid`, depth first, each parent's children by name.
+void collect_tree(const std::map<pid_t, std::vector<wb::ProcStat>>& children, pid_t pid, wb::Json& nodes, int depth) {
     const auto it = children.find(pid);
     if (it == children.end()) return;
-    for (std::size_t i = 0; i < it->second.size(); ++i) {
-        const wb::ProcStat& c = it->second[i];
-        const bool last = i + 1 == it->second.size();
-        text += fmt::format("\n{}{}{}[{}]", prefix, last ? "└── " : "├── ", c.comm, c.pid);
+    for (const wb::ProcStat& c : it->second) {
         nodes.push_back({{"pid", c.pid}, {"ppid", c.ppid}, {"name", c.comm}, {"depth", depth}});
-        draw_tree(children, c.pid, prefix + (last ? "    " : "│   "), text, nodes, depth + 1);
+        collect_tree(children, c.pid, nodes, depth + 1);
     }
+}
+
+// The drawing, made from the nodes the event carries (depth first, main at depth 0): a node is
+// its parent's last child when no node of the same depth follows before one of a smaller depth.
+std::string draw_tree(const wb::Json& nodes) {
+    std::string text = fmt::format("process tree from /proc (each line: name[pid], under its parent)\n{}[{}]",
+                                   nodes[0]["name"].get<std::string>(), nodes[0]["pid"].get<long>());
+    std::vector<bool> ancestor_last;  // [k]: the latest node at depth k + 1 was its parent's last child
+    for (std::size_t i = 1; i < nodes.size(); ++i) {
+        const int depth = nodes[i]["depth"].get<int>();
+        bool last = true;
+        for (std::size_t j = i + 1; j < nodes.size(); ++j) {
+            const int d = nodes[j]["depth"].get<int>();
+            if (d < depth) break;
+            if (d == depth) {
+                last = false;
+                break;
+            }
+        }
+        ancestor_last.resize(static_cast<std::size_t>(depth));
+        ancestor_last[static_cast<std::size_t>(depth) - 1] = last;
+        std::string prefix;
+        for (int k = 0; k + 1 < depth; ++k) prefix += ancestor_last[static_cast<std::size_t>(k)] ? "    " : "│   ";
+        text += fmt::format("\n{}{}{}[{}]", prefix, last ? "└── " : "├── ", nodes[i]["name"].get<std::string>(),
+                            nodes[i]["pid"].get<long>());
+    }
+    return text;
 }
 }  // namespace
 
@@ -124,11 +147,10 @@ void show_tree() {
                   [](const wb::ProcStat& a, const wb::ProcStat& b) { return a.comm < b.comm; });
     }
     const pid_t main_pid = ::getpid();
-    std::string text = fmt::format("process tree from /proc (each line: name[pid], under its parent)\n{}[{}]",
-                                   wb::current_process().name, main_pid);
     wb::Json nodes = wb::Json::array();
     nodes.push_back({{"pid", main_pid}, {"ppid", ::getppid()}, {"name", wb::current_process().name}, {"depth", 0}});
-    draw_tree(children_of, main_pid, "", text, nodes, 1);
+    collect_tree(children_of, main_pid, nodes, 1);
+    std::string text = draw_tree(nodes);
     wb::emit_block("tree", {{"nodes", nodes}}, text);
 }
 

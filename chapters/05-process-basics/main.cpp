@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
 
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
@@ -29,9 +28,9 @@ namespace {
 // which child the kernel runs first.
 void work(const std::string& name) {
     const auto seconds = wb::rng().uniform_int(1, 3);
-    wb::Span rest("rest", {{"who", name}, {"seconds", seconds}}, fmt::format("{} starts resting {} s", name, seconds));
+    wb::Span rest("rest", {{"who", name}, {"seconds", seconds}}, wb::from_fields("{who} starts resting {seconds} s"));
     wb::clock::sleep(static_cast<double>(seconds));
-    rest.end(fmt::format("{} finished resting", name));
+    rest.end(wb::from_fields("{who} finished resting"));
 }
 
 // Demo 1 - a process from a function (method one in the seed).
@@ -62,8 +61,14 @@ void demo_run() {
     wb::emit("main.end", {}, "main program ends");
     wb::note("Every line came from the main process's pid, one rest after the other: run() is serial.\n"
              "Neither object was started, so both pids are still empty.");
-    wb::emit("pids", {{"p1", nullptr}, {"p2", nullptr}, {"p1_started", p1.pid().has_value()}},
-             fmt::format("p1.pid() = {}, p2.pid() = {}", p1.pid() ? "set" : "empty", p2.pid() ? "set" : "empty"));
+    const auto pid_or_null = [](const wb::Process& p) { return p.pid() ? wb::Json(*p.pid()) : wb::Json(nullptr); };
+    wb::emit("pids",
+             {{"p1", pid_or_null(p1)},
+              {"p2", pid_or_null(p2)},
+              {"p1_started", p1.pid().has_value()},
+              {"p2_started", p2.pid().has_value()}},
+             wb::from_fields(p1.pid() || p2.pid() ? "p1.pid() = {p1}, p2.pid() = {p2}"
+                                                  : "p1.pid() = empty, p2.pid() = empty"));
 }
 
 // Demo 3 - a process from a subclass that overrides run() (method two in the seed).
@@ -83,9 +88,9 @@ protected:
         // self.name in the seed: the process's own name, not the label we kept.
         const std::string me = name();
         wb::Span rest("rest", {{"who", me}, {"label", label_}, {"seconds", seconds}},
-                      fmt::format("{} starts resting {} s", me, seconds));
+                      wb::from_fields("{who} starts resting {seconds} s"));
         wb::clock::sleep(static_cast<double>(seconds));
-        rest.end(fmt::format("{} finished resting", me));
+        rest.end(wb::from_fields("{who} finished resting"));
     }
 
 private:
@@ -125,8 +130,7 @@ void demo_subclass() {
 void report_ids(const std::string& label) {
     const auto me = wb::current_process();
     wb::emit("ids", {{"label", label}, {"pid", me.pid}, {"getpid", ::getpid()}, {"ppid", ::getppid()}},
-             fmt::format("child {}: current_process().pid = {}, getpid() = {}, getppid() = {}", label, me.pid,
-                         ::getpid(), ::getppid()));
+             wb::from_fields("child {label}: current_process().pid = {pid}, getpid() = {getpid}, getppid() = {ppid}"));
 }
 
 void demo_pids() {
@@ -134,15 +138,15 @@ void demo_pids() {
     for (int i = 1; i <= 2; ++i) {
         children.emplace_back(report_ids, std::to_string(i));
         wb::emit("pid.before_start", {{"name", children.back().name()}, {"pid", nullptr}},
-                 fmt::format("{}.pid() before start(): empty (Python: None)", children.back().name()));
+                 wb::from_fields("{name}.pid() before start(): empty (Python: None)"));
     }
     for (auto& p : children) p.start();
     for (auto& p : children) {
         wb::emit("pid.after_start", {{"name", p.name()}, {"pid", *p.pid()}},
-                 fmt::format("{}.pid() after start(): {}", p.name(), *p.pid()));
+                 wb::from_fields("{name}.pid() after start(): {pid}"));
     }
     wb::emit("ids", {{"label", "main"}, {"pid", ::getpid()}, {"getpid", ::getpid()}, {"ppid", ::getppid()}},
-             fmt::format("main: pid = {}", ::getpid()));
+             wb::from_fields("{label}: pid = {pid}"));
     for (auto& p : children) p.join();
 }
 
@@ -167,8 +171,13 @@ constexpr const char* kGreetingVariable = "WB05_GREETING";
 void show_setting(const std::string& how) {
     const char* greeting = std::getenv(kGreetingVariable);
     const std::string env = greeting != nullptr ? greeting : "(unset)";
-    wb::emit("setting", {{"method", how}, {"setting", g_setting}, {"environment", env}, {"ppid", ::getppid()}},
-             fmt::format("{} child sees g_setting = \"{}\", {} = \"{}\"", how, g_setting, kGreetingVariable, env));
+    wb::emit("setting",
+             {{"method", how},
+              {"setting", g_setting},
+              {"variable", kGreetingVariable},
+              {"environment", env},
+              {"ppid", ::getppid()}},
+             wb::from_fields("{method} child sees g_setting = \"{setting}\", {variable} = \"{environment}\""));
 }
 
 void demo_spawn() {
@@ -186,7 +195,7 @@ void demo_spawn() {
              "initial value, after printing the module-level line again (it re-ran the top level).\n"
              "Both saw the environment variable: execve hands the environment over, as CreateProcess does.");
     wb::emit("exitcodes", {{"fork", *forked.exitcode()}, {"spawn", *spawned.exitcode()}},
-             fmt::format("exit codes: fork child {}, spawned child {}", *forked.exitcode(), *spawned.exitcode()));
+             wb::from_fields("exit codes: fork child {fork}, spawned child {spawn}"));
 }
 
 }  // namespace
@@ -209,7 +218,7 @@ int main(int argc, char** argv) {
         // Python's module level: runs in the program and again in every spawned child.
         .module_level = [] {
             wb::emit("module.level", {{"pid", ::getpid()}},
-                     fmt::format("module-level code runs (pid {})", ::getpid()));
+                     wb::from_fields("module-level code runs (pid {pid})"));
         },
     });
 }

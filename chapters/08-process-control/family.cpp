@@ -63,7 +63,7 @@ bool Lifeline::main_gone(double logical_seconds) const { return readable(pipe_.r
 
 void orphan_to_be(const Lifeline& lifeline, PidMailbox& mailbox, wb::Event& adopted, wb::Event& ticked) {
     const pid_t parent = ::getppid();
-    wb::emit("orphan.start", {{"ppid", parent}}, fmt::format("grandchild running, parent pid {}", parent));
+    wb::emit("orphan.start", {{"ppid", parent}}, wb::from_fields("grandchild running, parent pid {ppid}"));
     // A pidfd of the parent becomes readable when the parent has exited - after the kernel has
     // re-parented the parent's children, so getppid() then names the new parent.
     const wb::UniqueFd parent_fd(
@@ -79,12 +79,12 @@ void orphan_to_be(const Lifeline& lifeline, PidMailbox& mailbox, wb::Event& adop
     }
     const pid_t now = ::getppid();
     wb::emit("orphan.adopted", {{"old_ppid", parent}, {"ppid", now}},
-             fmt::format("my parent {} has died; I keep running, adopted by pid {}", parent, now));
+             wb::from_fields("my parent {old_ppid} has died; I keep running, adopted by pid {ppid}"));
     adopted.set();
     for (int tick = 1;; ++tick) {
         if (lifeline.main_gone(0.5)) return;
         wb::emit("orphan.tick", {{"tick", tick}, {"ppid", ::getppid()}},
-                 fmt::format("still running, parent pid {}", ::getppid()));
+                 wb::from_fields("still running, parent pid {ppid}"));
         if (tick == 2) ticked.set();
     }
 }

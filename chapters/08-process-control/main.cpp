@@ -17,6 +17,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -34,8 +36,28 @@ namespace {
 
 using wb::Json;
 
-std::string show(const std::optional<int>& v) { return v ? std::to_string(*v) : "None"; }
 Json field(const std::optional<int>& v) { return v ? Json(*v) : Json(nullptr); }
+
+// Emits an event whose text is made from its fields (wb::from_fields), showing a null field the
+// way Python prints it: a placeholder {name} of a null field becomes None.
+void emit_py(std::string_view event, Json fields, std::string format) {
+    for (const auto& [name, value] : fields.items()) {
+        if (!value.is_null()) continue;
+        const std::string placeholder = "{" + name + "}";
+        for (auto at = format.find(placeholder); at != std::string::npos; at = format.find(placeholder, at)) {
+            format.replace(at, placeholder.size(), "None");
+        }
+    }
+    wb::emit(event, std::move(fields), wb::from_fields(format));
+}
+
+// A list of exit codes as Python prints its items: "0, -15, None".
+std::string python_items(const Json& list) {
+    std::string text;
+    for (const Json& v : list) text += (text.empty() ? "" : ", ") + (v.is_null() ? std::string("None") : v.dump());
+    return text;
+}
+
 // What /proc says of a process, in words. (Running or sleeping, R or S, is the scheduler's
 // moment: the event's "state" field has the letter.)
 std::string alive_or_zombie(const std::optional<wb::ProcStat>& s) {
@@ -59,12 +81,11 @@ void demo_terminate() {
     for (int i = 0; i < 5; ++i) {
         children.emplace_back([&go](int n) {
             go.wait();
-            wb::emit("work", {{"n", n}}, fmt::format("child {} has pid {}", n, wb::current_process().pid));
+            wb::emit("work", {{"n", n}, {"pid", wb::current_process().pid}}, wb::from_fields("child {n} has pid {pid}"));
         }, i);
         wb::Process& p = children.back();
         const std::optional<pid_t> before = p.pid();
-        wb::emit("pid.before_start", {{"n", i}, {"pid", field(before)}},
-                 fmt::format("child {}: pid before start() = {}", i, show(before)));
+        emit_py("pid.before_start", {{"n", i}, {"pid", field(before)}}, "child {n}: pid before start() = {pid}");
         p.start();
         if (i == 3) {
             const bool alive_before = p.is_alive();
@@ -72,23 +93,19 @@ void demo_terminate() {
             const bool alive_right_after = p.is_alive();
             wb::emit("terminate", {{"n", i}, {"pid", *p.pid()}, {"alive_before", alive_before},
                                    {"alive_right_after", alive_right_after}},
-                     fmt::format("child {}: is_alive() = {}; terminate(); right after, is_alive() may be true or "
-                                 "false (this time: {})", i, alive_before, alive_right_after));
+                     wb::from_fields("child {n}: is_alive() = {alive_before}; terminate(); right after, is_alive() "
+                                     "may be true or false (this time: {alive_right_after})"));
         }
     }
     go.set();
     children[3].join();
-    wb::emit("terminate.reaped", {{"n", 3}, {"alive", children[3].is_alive()}, {"exitcode", field(children[3].exitcode())}},
-             fmt::format("after join(): child 3 is_alive() = {}, exitcode = {}", children[3].is_alive(),
-                         show(children[3].exitcode())));
+    emit_py("terminate.reaped", {{"n", 3}, {"alive", children[3].is_alive()}, {"exitcode", field(children[3].exitcode())}},
+            "after join(): child {n} is_alive() = {alive}, exitcode = {exitcode}");
     for (auto& p : children) p.join();
-    std::string codes;
     Json list = Json::array();
-    for (auto& p : children) {
-        codes += (codes.empty() ? "" : ", ") + show(p.exitcode());
-        list.push_back(field(p.exitcode()));
-    }
-    wb::emit("exitcodes", {{"exitcodes", list}}, fmt::format("exit codes of children 0-4: {}", codes));
+    for (auto& p : children) list.push_back(field(p.exitcode()));
+    const std::string codes = python_items(list);  // the text is made from the field
+    wb::emit("exitcodes", {{"exitcodes", std::move(list)}}, "exit codes of children 0-4: " + codes);
     wb::note("Right after terminate() is_alive() may still be true (the signal is on its way); it is\n"
              "false once the child has been reaped, and the exit code -15 says SIGTERM ended it.");
 }
@@ -122,17 +139,17 @@ void demo_exitcode() {
             wb::check(::kill(*p.pid(), endings[i].signal), "kill");
         }
         p.join();
-        wb::emit("exitcode", {{"name", p.name()}, {"running", field(running)}, {"signal", endings[i].signal},
-                              {"exitcode", field(p.exitcode())}},
-                 fmt::format("{}: exitcode while running = {}; after {}: exitcode = {} (signal {})", p.name(),
-                             show(running), endings[i].how, show(p.exitcode()), endings[i].signal));
+        emit_py("exitcode",
+                {{"name", p.name()}, {"running", field(running)}, {"how", endings[i].how}, {"signal", endings[i].signal},
+                 {"exitcode", field(p.exitcode())}},
+                "{name}: exitcode while running = {running}; after {how}: exitcode = {exitcode} (signal {signal})");
     }
     wb::Process normal([] {});
     normal.set_name("normal");
     normal.start();
     normal.join();
-    wb::emit("exitcode", {{"name", "normal"}, {"running", nullptr}, {"signal", 0}, {"exitcode", field(normal.exitcode())}},
-             fmt::format("normal: ends by itself: exitcode = {}", show(normal.exitcode())));
+    emit_py("exitcode", {{"name", "normal"}, {"running", nullptr}, {"signal", 0}, {"exitcode", field(normal.exitcode())}},
+            "{name}: ends by itself: exitcode = {exitcode}");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -154,10 +171,10 @@ void demo_join_one() {
     p1.join();
     const bool p2_alive = p2.is_alive();
     wb::emit("join.one", {{"p1_alive", p1.is_alive()}, {"p2_alive", p2_alive}},
-             fmt::format("p1.join() returned: p1 alive = {}, p2 alive = {}", p1.is_alive(), p2_alive));
+             wb::from_fields("p1.join() returned: p1 alive = {p1_alive}, p2 alive = {p2_alive}"));
     release.set();
     p2.join();
-    wb::emit("join.two", {{"p2_exitcode", field(p2.exitcode())}}, fmt::format("p2.join() returned: p2 exitcode = {}", show(p2.exitcode())));
+    emit_py("join.two", {{"p2_exitcode", field(p2.exitcode())}}, "p2.join() returned: p2 exitcode = {p2_exitcode}");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -175,7 +192,7 @@ void task1() {
     for (;;) {
         wb::clock::sleep(1);
         wb::emit("task", {{"task", 1}, {"pid", ::getpid()}, {"ppid", ::getppid()}},
-                 fmt::format("this is task 1, pid {}, parent pid {}", ::getpid(), ::getppid()));
+                 wb::from_fields("this is task {task}, pid {pid}, parent pid {ppid}"));
     }
 }
 
@@ -183,12 +200,12 @@ void task2(double interval, const std::string& name) {
     for (;;) {
         wb::clock::sleep(interval);
         wb::emit("task", {{"task", 2}, {"pid", ::getpid()}, {"ppid", ::getppid()}, {"label", name}},
-                 fmt::format("this is task 2, pid {}, parent pid {}, {}", ::getpid(), ::getppid(), name));
+                 wb::from_fields("this is task {task}, pid {pid}, parent pid {ppid}, {label}"));
     }
 }
 
 void demo_forever() {
-    wb::emit("main.pid", {{"pid", ::getpid()}}, fmt::format("this is the main process, pid {}", ::getpid()));
+    wb::emit("main.pid", {{"pid", ::getpid()}}, wb::from_fields("this is the main process, pid {pid}"));
     wb::Process p1(task1);
     p1.set_name("task-1");
     p1.start();
@@ -200,15 +217,15 @@ void demo_forever() {
         if (number == kLimit) {
             p1.terminate();
             p2.terminate();
-            wb::emit("limit", {{"number", number}}, fmt::format("counter reached {}: terminate both", number));
+            wb::emit("limit", {{"number", number}}, wb::from_fields("counter reached {number}: terminate both"));
             break;
         }
-        wb::emit("count", {{"number", number}}, fmt::format("------- {}", number));
+        wb::emit("count", {{"number", number}}, wb::from_fields("------- {number}"));
     }
     p1.join();
     p2.join();
-    wb::emit("forever.exitcodes", {{"task1", field(p1.exitcode())}, {"task2", field(p2.exitcode())}},
-             fmt::format("task 1 exitcode {}, task 2 exitcode {}", show(p1.exitcode()), show(p2.exitcode())));
+    emit_py("forever.exitcodes", {{"task1", field(p1.exitcode())}, {"task2", field(p2.exitcode())}},
+            "task 1 exitcode {task1}, task 2 exitcode {task2}");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -231,7 +248,7 @@ void alive_printer(wb::Event& first_line) {
 
 void counter() {
     for (int i = 0; i < 10; ++i) {
-        wb::emit("counter.second", {{"second", i}}, fmt::format("second {}", i));
+        wb::emit("counter.second", {{"second", i}}, wb::from_fields("second {second}"));
         wb::clock::sleep(1);
     }
 }
@@ -248,7 +265,7 @@ void demo_daemon() {
     try {
         p.set_daemon(false);
     } catch (const std::logic_error& e) {
-        wb::emit("daemon.after_start", {{"error", e.what()}}, fmt::format("set_daemon() after start(): {}", e.what()));
+        wb::emit("daemon.after_start", {{"error", e.what()}}, wb::from_fields("set_daemon() after start(): {error}"));
     }
     if (!first_line.wait(ch08::safety_timeout())) throw std::runtime_error("the daemon never printed");
     wb::clock::sleep(3 - 0.25);  // time.sleep(3), counted from the daemon's first line (see above)
@@ -268,7 +285,7 @@ void demo_daemon_child() {
             grandchild.start();
             wb::emit("daemon.child", {{"error", nullptr}}, "started a child (this should not happen)");
         } catch (const std::logic_error& e) {
-            wb::emit("daemon.child", {{"error", e.what()}}, fmt::format("start() of a child: {}", e.what()));
+            wb::emit("daemon.child", {{"error", e.what()}}, wb::from_fields("start() of a child: {error}"));
         }
     });
     d.set_name("daemon");
@@ -298,12 +315,13 @@ void demo_zombie() {
     if (!stat) throw std::runtime_error("the exited child vanished before main reaped it");
     wb::emit("zombie", {{"pid", pid}, {"state", std::string(1, stat->state)}, {"ppid", stat->ppid},
                         {"exitcode", stat->exit_status >> 8}},
-             fmt::format("the child has exited: /proc says state {}, parent {}, exit code {} kept for main",
-                         stat->state, stat->ppid, stat->exit_status >> 8));
+             wb::from_fields("the child has exited: /proc says state {state}, parent {ppid}, exit code {exitcode} "
+                             "kept for main"));
     p.join();
     const bool gone = !wb::read_proc_stat(pid).has_value();
-    wb::emit("zombie.reaped", {{"pid", pid}, {"gone", gone}, {"exitcode", field(p.exitcode())}},
-             fmt::format("after join(): exitcode {}, /proc entry {}", show(p.exitcode()), gone ? "gone" : "still there"));
+    emit_py("zombie.reaped", {{"pid", pid}, {"gone", gone}, {"exitcode", field(p.exitcode())}},
+            gone ? "after join(): exitcode {exitcode}, /proc entry gone"
+                 : "after join(): exitcode {exitcode}, /proc entry still there");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -337,21 +355,24 @@ void demo_orphan() {
     if (!orphan) throw std::runtime_error("the middle child died before it started the grandchild");
     parent.kill();
     parent.join();
-    wb::emit("orphan.parent_killed", {{"pid", *parent.pid()}, {"exitcode", field(parent.exitcode())}},
-             fmt::format("main killed the parent (pid {}): exitcode {}", *parent.pid(), show(parent.exitcode())));
+    emit_py("orphan.parent_killed", {{"pid", *parent.pid()}, {"exitcode", field(parent.exitcode())}},
+            "main killed the parent (pid {pid}): exitcode {exitcode}");
     if (!adopted.wait(ch08::safety_timeout()) || !ticked.wait(ch08::safety_timeout())) {
         throw std::runtime_error("the orphan did not report its adoption in time");
     }
     const auto stat = wb::read_proc_stat(*orphan);
     const auto mine = wb::children_of(::getpid());
     const bool found = std::find(mine.begin(), mine.end(), *orphan) != mine.end();
-    wb::emit("orphan.found", {{"pid", *orphan}, {"state", stat ? std::string(1, stat->state) : "?"},
-                              {"ppid", stat ? stat->ppid : 0}, {"main", ::getpid()}, {"found", found}},
-             fmt::format("/proc: orphan {} is {}, parent {} (main is {}); among main's children: {}", *orphan,
-                         alive_or_zombie(stat), stat ? stat->ppid : 0, ::getpid(), found ? "yes" : "no"));
+    wb::emit("orphan.found",
+             {{"pid", *orphan}, {"state", stat ? std::string(1, stat->state) : "?"}, {"condition", alive_or_zombie(stat)},
+              {"ppid", stat ? stat->ppid : 0}, {"main", ::getpid()}, {"found", found}},
+             wb::from_fields(found ? "/proc: orphan {pid} is {condition}, parent {ppid} (main is {main}); among main's "
+                                     "children: yes"
+                                   : "/proc: orphan {pid} is {condition}, parent {ppid} (main is {main}); among main's "
+                                     "children: no"));
     const int code = ch08::end_and_reap(*orphan);
     wb::emit("orphan.reaped", {{"pid", *orphan}, {"exitcode", code}},
-             fmt::format("main ended the orphan with SIGTERM and reaped it: exit code {}", code));
+             wb::from_fields("main ended the orphan with SIGTERM and reaped it: exit code {exitcode}"));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -406,17 +427,17 @@ void family_run(bool python_style) {
         after = wb::read_proc_stat(*grandchild);
     }
     const std::string state = after ? std::string(1, after->state) : "gone";
-    wb::emit("terminate.family", {{"style", style}, {"child_exitcode", field(child.exitcode())},
-                                  {"grandchild", *grandchild}, {"state", state}, {"ppid", after ? after->ppid : 0},
-                                  {"main", ::getpid()}},
-             after ? fmt::format("{}: child terminated (exitcode {}); its child {} is {}, parent {}: an orphan",
-                                 style, show(child.exitcode()), *grandchild, alive_or_zombie(after), after->ppid)
-                   : fmt::format("{}: child terminated (exitcode {}); its own child was ended and reaped first: gone",
-                                 style, show(child.exitcode())));
+    emit_py("terminate.family",
+            {{"style", style}, {"child_exitcode", field(child.exitcode())}, {"grandchild", *grandchild}, {"state", state},
+             {"condition", alive_or_zombie(after)}, {"ppid", after ? after->ppid : 0}, {"main", ::getpid()}},
+            after ? "{style}: child terminated (exitcode {child_exitcode}); its child {grandchild} is {condition}, "
+                    "parent {ppid}: an orphan"
+                  : "{style}: child terminated (exitcode {child_exitcode}); its own child was ended and reaped first: "
+                    "{condition}");
     if (after) {
         const int code = ch08::end_and_reap(*grandchild);
         wb::emit("terminate.orphan_reaped", {{"pid", *grandchild}, {"exitcode", code}},
-                 fmt::format("main ended the orphan and reaped it: exit code {}", code));
+                 wb::from_fields("main ended the orphan and reaped it: exit code {exitcode}"));
     }
 }
 

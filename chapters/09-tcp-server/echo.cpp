@@ -50,12 +50,17 @@ std::string_view form_name(Form form) {
     return "?";
 }
 
-std::string describe(std::string_view bytes) {
-    if (printable(bytes)) return fmt::format("'{}'", text_of(bytes));
+std::string add_message(wb::Json& fields, std::string_view bytes) {
+    fields["bytes"] = bytes.size();
+    if (printable(bytes)) {
+        fields["text"] = text_of(bytes);
+        return "'{text}'";
+    }
     const bool binary = std::any_of(bytes.begin(), bytes.end(), [](char c) {
         return (c < 0x20 && c != '\n' && c != '\r') || static_cast<unsigned char>(c) > 0x7e;
     });
-    return fmt::format("{} bytes{}", bytes.size(), binary ? ", binary" : "");
+    fields["binary"] = binary;
+    return binary ? "{bytes} bytes, binary" : "{bytes} bytes";
 }
 
 std::string ascii_upper(std::string_view bytes) {
@@ -75,25 +80,25 @@ void serve_connection(int fd, int number, double idle_timeout) {
         wb::Received r = wb::receive_some(fd, kBuffer, idle_timeout);
         if (r.status == wb::Received::timeout) {
             wb::emit("server.idle", {{"conn", number}, {"timeout", idle_timeout}},
-                     fmt::format("connection {}: nothing for {:g} s, closing it", number, idle_timeout));
+                     wb::from_fields("connection {conn}: nothing for {timeout:g} s, closing it"));
             return;
         }
         if (r.status == wb::Received::closed) {
-            wb::emit("server.disconnect", {{"conn", number}}, fmt::format("connection {}: the client left", number));
+            wb::emit("server.disconnect", {{"conn", number}}, wb::from_fields("connection {conn}: the client left"));
             return;
         }
         if (r.status == wb::Received::reset) {
-            wb::emit("server.reset", {{"conn", number}}, fmt::format("connection {}: reset by the client", number));
+            wb::emit("server.reset", {{"conn", number}}, wb::from_fields("connection {conn}: reset by the client"));
             return;
         }
-        wb::Json fields{{"conn", number}, {"bytes", r.bytes.size()}};
-        if (printable(r.bytes)) fields["text"] = text_of(r.bytes);
-        wb::emit("server.recv", fields, fmt::format("connection {}: the client sent {}", number, describe(r.bytes)));
+        wb::Json fields{{"conn", number}};
+        const std::string sent = "connection {conn}: the client sent " + add_message(fields, r.bytes);
+        wb::emit("server.recv", std::move(fields), wb::from_fields(sent));
         // conn.send(info.upper()): MSG_NOSIGNAL, so a client that already left costs this
         // connection, not the server (SIGPIPE would end the whole process).
         if (!wb::try_send_all(fd, ascii_upper(r.bytes))) {
             wb::emit("server.gone", {{"conn", number}},
-                     fmt::format("connection {}: the client is gone, the reply is dropped", number));
+                     wb::from_fields("connection {conn}: the client is gone, the reply is dropped"));
             return;
         }
     }
@@ -108,7 +113,7 @@ void serial_server(wb::LoopbackListener& listener, const wb::Event* stop, double
         wb::UniqueFd conn = listener.accept_for(kPoll);
         if (!conn) continue;
         ++number;
-        wb::emit("server.accept", {{"conn", number}}, fmt::format("accepted connection {}", number));
+        wb::emit("server.accept", {{"conn", number}}, wb::from_fields("accepted connection {conn}"));
         serve_connection(conn.get(), number, idle);  // nobody else is served meanwhile
     }
 }
@@ -123,7 +128,7 @@ void process_server(wb::LoopbackListener& listener, const wb::Event* stop, doubl
         wb::UniqueFd conn = listener.accept_for(kPoll);
         if (!conn) continue;
         ++number;
-        wb::emit("server.accept", {{"conn", number}}, fmt::format("accepted connection {}", number));
+        wb::emit("server.accept", {{"conn", number}}, wb::from_fields("accepted connection {conn}"));
         const int fd = conn.get();
         wb::Process& p = handlers.emplace_back([fd, &listener, idle](int n) {
             listener.close();  // the child only serves its connection
@@ -147,7 +152,7 @@ void thread_server(wb::LoopbackListener& listener, const wb::Event* stop, double
         wb::UniqueFd conn = listener.accept_for(kPoll);
         if (!conn) continue;
         ++number;
-        wb::emit("server.accept", {{"conn", number}}, fmt::format("accepted connection {}", number));
+        wb::emit("server.accept", {{"conn", number}}, wb::from_fields("accepted connection {conn}"));
         auto done = std::make_shared<std::atomic<bool>>(false);
         handlers.push_back(Handler{done, wb::start_jthread([c = std::move(conn), done, n = number, idle] {
                                        wb::set_thread_actor(fmt::format("conn-{}", n));
@@ -155,7 +160,7 @@ void thread_server(wb::LoopbackListener& listener, const wb::Event* stop, double
                                            serve_connection(c.get(), n, idle);
                                        } catch (const std::exception& e) {
                                            wb::emit("server.error", {{"conn", n}, {"error", e.what()}},
-                                                    fmt::format("connection {}: {}", n, e.what()));
+                                                    wb::from_fields("connection {conn}: {error}"));
                                        }
                                        done->store(true);
                                    })});
@@ -167,8 +172,7 @@ void thread_server(wb::LoopbackListener& listener, const wb::Event* stop, double
 
 void run_server(Form form, wb::LoopbackListener& listener, const wb::Event* stop, double idle_timeout) {
     wb::emit("server.listening", {{"form", form_name(form)}, {"port", listener.port()}, {"backlog", listener.backlog()}},
-             fmt::format("the {} server listens on 127.0.0.1:{} (backlog {})", form_name(form), listener.port(),
-                         listener.backlog()));
+             wb::from_fields("the {form} server listens on 127.0.0.1:{port} (backlog {backlog})"));
     int connections = 0;
     switch (form) {
         case Form::serial: serial_server(listener, stop, idle_timeout, connections); break;
@@ -176,29 +180,29 @@ void run_server(Form form, wb::LoopbackListener& listener, const wb::Event* stop
         case Form::thread: thread_server(listener, stop, idle_timeout, connections); break;
     }
     wb::emit("server.stop", {{"form", form_name(form)}, {"connections", connections}, {"children", wb::live_children()}},
-             fmt::format("the {} server stops after {} connections; {} child processes left", form_name(form),
-                         connections, wb::live_children()));
+             wb::from_fields("the {form} server stops after {connections} connections; {children} child processes "
+                             "left"));
 }
 
 Client::Client(std::string name, std::uint16_t port) : name_(std::move(name)), fd_(wb::connect_loopback(port)) {
-    wb::emit("client.connect", {{"client", name_}}, fmt::format("{} connected", name_));
+    wb::emit("client.connect", {{"client", name_}}, wb::from_fields("{client} connected"));
 }
 
 Client::Client(std::string name, wb::UniqueFd connection) : name_(std::move(name)), fd_(std::move(connection)) {}
 
 void Client::send(const std::string& message) {
     wb::send_all(fd_.get(), message);
-    wb::Json fields{{"client", name_}, {"bytes", message.size()}};
-    if (printable(message)) fields["text"] = text_of(message);
-    wb::emit("client.send", fields, fmt::format("{} sends {}", name_, describe(message)));
+    wb::Json fields{{"client", name_}};
+    const std::string sends = "{client} sends " + add_message(fields, message);
+    wb::emit("client.send", std::move(fields), wb::from_fields(sends));
 }
 
 wb::Received Client::reply(std::size_t n, double timeout) {
     wb::Received r = wb::receive_exact(fd_.get(), n, timeout);
     if (r.status == wb::Received::data) {
-        wb::Json fields{{"client", name_}, {"bytes", r.bytes.size()}};
-        if (printable(r.bytes)) fields["text"] = text_of(r.bytes);
-        wb::emit("client.reply", fields, fmt::format("{} got the reply {}", name_, describe(r.bytes)));
+        wb::Json fields{{"client", name_}};
+        const std::string got = "{client} got the reply " + add_message(fields, r.bytes);
+        wb::emit("client.reply", std::move(fields), wb::from_fields(got));
     }
     return r;
 }
@@ -210,7 +214,7 @@ wb::Received Client::ask(const std::string& message, double timeout) {
 
 void Client::leave() {
     fd_.reset();
-    wb::emit("client.leave", {{"client", name_}}, fmt::format("{} leaves", name_));
+    wb::emit("client.leave", {{"client", name_}}, wb::from_fields("{client} leaves"));
 }
 
 void expect_reply(const wb::Received& r, const std::string& who) {

@@ -11,6 +11,7 @@
 
 #include "wb/event.hpp"
 #include "wb/fd.hpp"
+#include "wb/output.hpp"
 #include "wb/process.hpp"
 #include "wb/socket.hpp"
 
@@ -49,8 +50,11 @@ void serve_connection(int fd, int number, double idle_timeout);
 // Before it returns it waits for every connection it started serving.
 void run_server(Form form, wb::LoopbackListener& listener, const wb::Event* stop, double idle_timeout);
 
-// Printable form of what a client sent: "hello" (quoted) or "5000 bytes" / "6 bytes, binary".
-[[nodiscard]] std::string describe(std::string_view bytes);
+// A message in an event: adds its fields to `fields` - `bytes` (its size), and `text` when it is
+// printable, else `binary` (it holds bytes other than text and line ends) - and returns how a
+// sentence shows it, as a wb::from_fields fragment over those fields: "'{text}'" (quoted), or
+// "{bytes} bytes" / "{bytes} bytes, binary".
+[[nodiscard]] std::string add_message(wb::Json& fields, std::string_view bytes);
 [[nodiscard]] std::string ascii_upper(std::string_view bytes);
 
 // The safety net for waits that normally end by synchronisation: 10 logical seconds, but never

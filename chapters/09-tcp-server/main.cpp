@@ -76,7 +76,7 @@ void demo_serial() {
              b.send("hello from B");
              const wb::Received early = b.reply(12, 1.0);
              wb::emit("client.waiting", {{"client", "client-B"}, {"timeout", 1.0}, {"replied", early.status == wb::Received::data}},
-                      "client-B: no reply within 1 s - the server is still serving client-A");
+                      wb::from_fields("{client}: no reply within {timeout:g} s - the server is still serving client-A"));
              b_waited.set();
              expect_reply(b.reply(12, patience), "client-B");
              b.leave();
@@ -105,11 +105,12 @@ void demo_backlog() {
         std::vector<wb::PendingConnect> others;
         for (int i = 0; i < 10; ++i) others.push_back(wb::start_connect(server.port()));
         // Give every connect 1 s in all to complete.
+        constexpr double kWithin = 1.0;
         const wb::clock::Stopwatch watch;
         int connected = 0, waiting = 0, refused = 0;
         for (auto& p : others) {
             try {
-                if (wb::finish_connect(p, std::max(0.0, 1.0 - watch.elapsed()))) {
+                if (wb::finish_connect(p, std::max(0.0, kWithin - watch.elapsed()))) {
                     ++connected;
                 } else {
                     ++waiting;
@@ -120,9 +121,9 @@ void demo_backlog() {
             }
         }
         wb::emit("backlog", {{"backlog", ch09::kSeedBacklog}, {"tried", others.size()}, {"connected", connected},
-                             {"waiting", waiting}, {"refused", refused}},
-                 fmt::format("listen({}): of 10 more clients, {} connected (queued), {} still connecting after 1 s, "
-                             "{} refused", ch09::kSeedBacklog, connected, waiting, refused));
+                             {"waiting", waiting}, {"refused", refused}, {"within", kWithin}},
+                 wb::from_fields("listen({backlog}): of {tried} more clients, {connected} connected (queued), {waiting} "
+                                 "still connecting after {within:g} s, {refused} refused"));
         // The ones still connecting give up now, before the server has room for them.
         std::vector<wb::UniqueFd> queued;
         for (auto& p : others) {
@@ -177,8 +178,8 @@ void eight_clients(Form form) {
     clients.emplace_back("main-gate", [&] {
         const bool all = all_answered.wait_until_ready(patience);
         wb::emit("all.answered", {{"clients", kClients}, {"all", all}},
-                 all ? fmt::format("all {} clients are connected and answered at the same time", kClients)
-                     : std::string("not every client was answered in time"));
+                 wb::from_fields(all ? "all {clients} clients are connected and answered at the same time"
+                                     : "not every client was answered in time"));
         all_answered.open();
     });
     run_clients(clients);
@@ -213,7 +214,8 @@ void demo_misbehaving() {
             const wb::Received r = wb::receive_some(silent.fd(), 16, idle + patience);
             const bool closed = r.status == wb::Received::closed;
             wb::emit("client.closed_by_server", {{"client", "silent"}, {"closed", closed}},
-                     closed ? "silent: the server closed the connection" : "silent: the server never closed it");
+                     wb::from_fields(closed ? "{client}: the server closed the connection"
+                                            : "{client}: the server never closed it"));
         }
         {
             Client abrupt("abrupt", server.port());
@@ -227,8 +229,8 @@ void demo_misbehaving() {
             for (int b = 0; b < 256; ++b) bytes.push_back(static_cast<char>(b));
             const wb::Received r = binary.ask(bytes, patience);
             expect_reply(r, "binary");
-            wb::emit("binary.check", {{"ok", r.bytes == ch09::ascii_upper(bytes)}},
-                     fmt::format("binary: 256 bytes back, only a-z changed: {}", r.bytes == ch09::ascii_upper(bytes)));
+            wb::emit("binary.check", {{"ok", r.bytes == ch09::ascii_upper(bytes)}, {"bytes", r.bytes.size()}},
+                     wb::from_fields("binary: {bytes} bytes back, only a-z changed: {ok}"));
             binary.leave();
         }
         {
@@ -236,8 +238,8 @@ void demo_misbehaving() {
             const std::string line = std::string(5000, 'x') + "\n";
             const wb::Received r = long_line.ask(line, patience);
             expect_reply(r, "long");
-            wb::emit("long.check", {{"ok", r.bytes == ch09::ascii_upper(line)}},
-                     fmt::format("long: 5001 bytes back in order, all uppercased: {}", r.bytes == ch09::ascii_upper(line)));
+            wb::emit("long.check", {{"ok", r.bytes == ch09::ascii_upper(line)}, {"bytes", r.bytes.size()}},
+                     wb::from_fields("long: {bytes} bytes back in order, all uppercased: {ok}"));
             long_line.leave();
         }
         {

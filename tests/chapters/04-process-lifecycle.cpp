@@ -364,3 +364,90 @@ TEST_CASE("--hold takes 0 to 3600 logical seconds; anything else is a usage erro
         CHECK(r.leftovers.empty());
     }
 }
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+        lines.push_back(text.substr(start, nl - start));
+    }
+    lines.push_back(text.substr(start));
+    return lines;
+}
+
+// A table row's cells: the columns are separated by two or more spaces.
+std::vector<std::string> cells(const std::string& line) {
+    std::vector<std::string> out;
+    std::size_t i = line.find_first_not_of(' ');
+    while (i != std::string::npos) {
+        std::size_t end = line.find("  ", i);
+        out.push_back(line.substr(i, end == std::string::npos ? std::string::npos : end - i));
+        i = end == std::string::npos ? end : line.find_first_not_of(' ', end);
+    }
+    return out;
+}
+
+std::size_t code_points(const std::string& s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// Every row of a block table shows the row of its event's fields, cell by cell, in order.
+void check_table(const Json& event, const std::vector<std::string>& keys) {
+    const auto lines = lines_of(event["text"].get<std::string>());
+    const Json& rows = event["fields"]["rows"];
+    REQUIRE(lines.size() == rows.size() + 1);  // the header, then one line per row
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::vector<std::string> expected;
+        for (const auto& k : keys) {
+            expected.push_back(rows[i][k].is_string() ? rows[i][k].get<std::string>() : rows[i][k].dump());
+        }
+        CHECK(cells(lines[i + 1]) == expected);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the tables and the tree show the values their events carry", "[04]") {
+    const auto& r = full_run(1);
+    const auto endings = select(r.events, "endings.table");
+    REQUIRE(endings.size() == 1);
+    check_table(endings[0], {"name", "how", "exitcode", "python"});
+    const auto states = select(r.events, "states.table");
+    REQUIRE(states.size() == 1);
+    check_table(states[0], {"letter", "model", "child"});
+    const auto group = select(r.events, "group.table");
+    REQUIRE(group.size() == 1);
+    check_table(group[0], {"name", "group", "exitcode"});
+    for (const auto& row : group[0]["fields"]["rows"]) {
+        CHECK(group[0]["fields"]["exitcodes"][row["name"].get<std::string>()] == row["exitcode"]);
+    }
+
+    // The tree: a header, then each node as name[pid], indented four columns per level.
+    const auto tree = select(r.events, "tree");
+    REQUIRE(tree.size() == 1);
+    const Json& nodes = tree[0]["fields"]["nodes"];
+    const auto lines = lines_of(tree[0]["text"].get<std::string>());
+    REQUIRE(lines.size() == nodes.size() + 1);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const std::string label = nodes[i]["name"].get<std::string>() + "[" + nodes[i]["pid"].dump() + "]";
+        const std::string& line = lines[i + 1];
+        REQUIRE(line.size() >= label.size());
+        CHECK(line.substr(line.size() - label.size()) == label);
+        CHECK(code_points(line.substr(0, line.size() - label.size())) == 4 * nodes[i]["depth"].get<std::size_t>());
+    }
+}
+
+TEST_CASE("hold: the line says what is held, for how long, and which session to look at", "[04]") {
+    const auto r = run_jsonl(1, {"--demo", "tree", "--hold", "0.5"});
+    const auto holds = select(r.events, "hold");
+    REQUIRE(holds.size() == 1);
+    const Json& f = holds[0]["fields"];
+    CHECK(f["what"] == "the tree");
+    CHECK(f["seconds"].get<double>() == 0.5);
+    CHECK(f["sid"].get<long>() > 0);
+    CHECK(holds[0]["text"] == "holding the tree for 0.5 s: try  ps -o pid,ppid,pgid,stat,comm --forest -s " +
+                                  f["sid"].dump());
+}

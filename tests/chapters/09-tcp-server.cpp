@@ -157,6 +157,33 @@ TEST_CASE("misbehaving clients: the server times out, survives resets, keeps byt
     CHECK(select(r.events, "long.check")[0]["fields"]["ok"] == true);
     CHECK(select(r.events, "server.stop")[0]["fields"]["connections"] == 5);
     CHECK(select(r.events, "server.stop")[0]["fields"]["children"] == 0);
+
+    // This demo is not in the README sample: its lines are checked here against their fields.
+    const auto first = [&r](const char* event) { return select(r.events, event).at(0); };
+    CHECK(first("server.idle")["text"] == "connection " + first("server.idle")["fields"]["conn"].dump() +
+                                              ": nothing for 100 s, closing it");
+    CHECK(first("client.closed_by_server")["text"] == "silent: the server closed the connection");
+    CHECK(first("binary.check")["fields"]["bytes"] == 256);
+    CHECK(first("binary.check")["text"] == "binary: 256 bytes back, only a-z changed: true");
+    CHECK(first("long.check")["fields"]["bytes"] == 5001);
+    CHECK(first("long.check")["text"] == "long: 5001 bytes back in order, all uppercased: true");
+    // Every message line shows the message of its fields: quoted text, or its size.
+    int messages = 0;
+    for (const char* event : {"server.recv", "client.send", "client.reply"}) {
+        for (const auto& e : select(r.events, event)) {
+            const Json& f = e["fields"];
+            const std::string shown = f.contains("text") ? "'" + f["text"].get<std::string>() + "'"
+                                      : f.value("binary", false) ? f["bytes"].dump() + " bytes, binary"
+                                                                 : f["bytes"].dump() + " bytes";
+            const std::string who = std::string(event) == "server.recv"
+                                        ? "connection " + f["conn"].dump() + ": the client sent "
+                                    : std::string(event) == "client.send" ? f["client"].get<std::string>() + " sends "
+                                                                          : f["client"].get<std::string>() + " got the reply ";
+            CHECK(e["text"] == who + shown);
+            ++messages;
+        }
+    }
+    CHECK(messages >= 9);  // abrupt, binary, long and polite each send and get a reply; the server logs them
 }
 
 TEST_CASE("a busy port: a clear message and exit 2", "[09]") {
