@@ -213,8 +213,10 @@ wb::Received Client::ask(const std::string& message, double timeout) {
 }
 
 void Client::leave() {
-    fd_.reset();
+    // The event first: closing the socket lets the serial server answer the next client at once,
+    // and that client's reply must not be printed (nor time-stamped) before this client left.
     wb::emit("client.leave", {{"client", name_}}, wb::from_fields("{client} leaves"));
+    fd_.reset();
 }
 
 void expect_reply(const wb::Received& r, const std::string& who) {
