@@ -38,8 +38,8 @@ void demo_four_permits() {
     wb::Semaphore sem(kRooms);
     for (int n = 1; n <= kRooms; ++n) {
         sem.acquire();  // p1: takes a permit; never waits while one is free
-        wb::emit("sem.acquire", {{"n", n}, {"value", sem.value()}},
-                 fmt::format("acquire() #{} returns at once: {} of {} permits free", n, sem.value(), kRooms));
+        wb::emit("sem.acquire", {{"n", n}, {"value", sem.value()}, {"permits", kRooms}},
+                 wb::from_fields("acquire() #{n} returns at once: {value} of {permits} permits free"));
     }
 
     // p2: the fifth acquire finds the counter at 0 and blocks. Without a timeout it would wait
@@ -49,9 +49,9 @@ void demo_four_permits() {
     const double waited_first = first.elapsed();
     wb::emit("sem.fifth",
              {{"attempt", "timeout"}, {"timeout", 2.0}, {"acquired", got_first}, {"waited", waited_first},
-              {"value", sem.value()}},
-             fmt::format("acquire(timeout=2) #5 gives up after {:.2f} s: acquired = {} (4 of 4 permits held)",
-                         waited_first, got_first));
+              {"value", sem.value()}, {"held", kRooms - sem.value()}, {"permits", kRooms}},
+             wb::from_fields("acquire(timeout={timeout:g}) #5 gives up after {waited:.2f} s: acquired = {acquired} "
+                             "({held} of {permits} permits held)"));
 
     // p3: permits have no owner. Another process that never acquired one may release one (that is
     // also how a semaphore is used for signalling), and that wakes the blocked fifth acquire.
@@ -69,17 +69,17 @@ void demo_four_permits() {
     wb::emit("sem.fifth",
              {{"attempt", "released"}, {"timeout", 5.0}, {"acquired", got_second}, {"waited", waited_second},
               {"value", sem.value()}},
-             fmt::format("acquire(timeout=5) #5 returns after {:.2f} s: acquired = {} (the helper's permit)",
-                         waited_second, got_second));
+             wb::from_fields("acquire(timeout={timeout:g}) #5 returns after {waited:.2f} s: acquired = {acquired} "
+                             "(the helper's permit)"));
     helper.join();
 
     // The seed's last lines: release one, print 5. Main gives back every permit it holds - and
     // the semaphore ends with one permit more than it started with: the helper's.
     const int held = kRooms + (got_first ? 1 : 0) + (got_second ? 1 : 0);
     for (int n = 0; n < held; ++n) sem.release();
-    wb::emit("sem.done", {{"released", held}, {"value", sem.value()}},
-             fmt::format("main releases the {} permits it holds: {} free now, Semaphore(4) has grown", held,
-                         sem.value()));
+    wb::emit("sem.done", {{"released", held}, {"value", sem.value()}, {"permits", kRooms}},
+             wb::from_fields("main releases the {released} permits it holds: {value} free now, "
+                             "Semaphore({permits}) has grown"));
     wb::note("Four acquires went through at once; the fifth blocked while all four permits were held.\n"
              "A release from any process unblocks it - even one that never acquired, which is how the\n"
              "semaphore ended with 5 permits. A BoundedSemaphore refuses that (demo bounded).");
@@ -110,8 +110,8 @@ void raise_to(std::atomic<int>& most, int value) {
 }
 
 // "rooms |##..|": how many rooms are taken, drawn at the end of the line from the same number
-// the event carries in its `inside` field.
-std::string rooms(int inside) { return fmt::format("   rooms {}", wb::gauge(inside, kRooms)); }
+// the event carries in its `inside` field (the drawing is the event's `gauge` field).
+std::string rooms(int inside) { return wb::gauge(inside, kRooms); }
 
 // One person, in its own process. `doors` is a start gate: main opens the KTV for everybody at
 // once, when all ten are there. `all_taken` is raised by whoever takes the fourth room.
@@ -129,8 +129,9 @@ void person(int i, wb::Semaphore& rooms_free, Ktv& ktv, wb::StartGate& doors, wb
     raise_to(ktv.most_inside, inside);
     ktv.entered.fetch_add(1);
     const double waited = queue.elapsed();
-    wb::emit("ktv.enter", {{"person", i}, {"stay", stay}, {"inside", inside}, {"waited", waited}},
-             fmt::format("walks into the KTV after waiting {:.2f} s{}", waited, rooms(inside)));
+    wb::emit("ktv.enter",
+             {{"person", i}, {"stay", stay}, {"inside", inside}, {"waited", waited}, {"gauge", rooms(inside)}},
+             wb::from_fields("walks into the KTV after waiting {waited:.2f} s   rooms {gauge}"));
     wb::Span in_room("in-room", {{"person", i}, {"stay", stay}}, {});
 
     // k3: the opening rule (not in the seed). The first four guests start singing when all four
@@ -145,8 +146,8 @@ void person(int i, wb::Semaphore& rooms_free, Ktv& ktv, wb::StartGate& doors, wb
     // k4: leave, still holding the permit, then give the room back.
     const int after = ktv.inside.fetch_sub(1) - 1;
     ktv.left.fetch_add(1);
-    wb::emit("ktv.leave", {{"person", i}, {"stay", stay}, {"inside", after}},
-             fmt::format("walks out of the KTV after singing {} s{}", stay, rooms(after)));
+    wb::emit("ktv.leave", {{"person", i}, {"stay", stay}, {"inside", after}, {"gauge", rooms(after)}},
+             wb::from_fields("walks out of the KTV after singing {stay} s   rooms {gauge}"));
     permit.release();  // the end of the `with` block
 }
 
@@ -165,7 +166,7 @@ void demo_ktv() {
     for (auto& p : people) p.start();
     doors.wait_until_ready();
     wb::emit("ktv.open", {{"people", kPeople}, {"rooms", kRooms}},
-             fmt::format("the KTV opens its doors: {} people, {} rooms", kPeople, kRooms));
+             wb::from_fields("the KTV opens its doors: {people} people, {rooms} rooms"));
     doors.open();
     all_taken.wait();
     wb::emit("ktv.full", {{"rooms", kRooms}}, "all four rooms are taken: the next people wait outside");
@@ -178,8 +179,8 @@ void demo_ktv() {
     wb::emit("ktv.summary",
              {{"people", kPeople}, {"rooms", kRooms}, {"entered", ktv->entered.load()}, {"left", ktv->left.load()},
               {"most_inside", ktv->most_inside.load()}, {"inside", ktv->inside.load()}},
-             fmt::format("{} entered, {} left, at most {} inside at once, {} inside now", ktv->entered.load(),
-                         ktv->left.load(), ktv->most_inside.load(), ktv->inside.load()));
+             wb::from_fields("{entered} entered, {left} left, at most {most_inside} inside at once, "
+                             "{inside} inside now"));
     wb::note("Never more than four 'i' at the same moment: a fifth person waits ('w') until someone\n"
              "walks out and releases the permit. Everyone walked in once and out once.");
 }
@@ -197,23 +198,24 @@ void demo_bounded() {
     int guests = 0;
     while (plain.try_acquire()) ++guests;
     wb::emit("plain.over_release", {{"initial", 2}, {"admitted", guests}},
-             fmt::format("Semaphore(2) released once too often: it now lets {} guests in at once", guests));
+             wb::from_fields("Semaphore({initial}) released once too often: it now lets {admitted} guests in "
+                             "at once"));
 
     wb::BoundedSemaphore bounded(2);
     bounded.acquire();
     bounded.release();
     try {
         bounded.release();  // b2: one release too many - refused
-        wb::emit("bounded.over_release", {{"error", nullptr}, {"value", bounded.value()}},
-                 "BoundedSemaphore(2) accepted an extra release (it should not)");
+        wb::emit("bounded.over_release", {{"initial", 2}, {"error", nullptr}, {"value", bounded.value()}},
+                 wb::from_fields("BoundedSemaphore({initial}) accepted an extra release (it should not)"));
     } catch (const wb::ReleasedTooManyTimes& e) {
-        wb::emit("bounded.over_release", {{"error", e.what()}, {"value", bounded.value()}},
-                 fmt::format("BoundedSemaphore(2).release() throws ReleasedTooManyTimes: {}", e.what()));
+        wb::emit("bounded.over_release", {{"initial", 2}, {"error", e.what()}, {"value", bounded.value()}},
+                 wb::from_fields("BoundedSemaphore({initial}).release() throws ReleasedTooManyTimes: {error}"));
     }
     int admitted = 0;
     while (bounded.try_acquire()) ++admitted;
     wb::emit("bounded.admitted", {{"initial", 2}, {"admitted", admitted}},
-             fmt::format("BoundedSemaphore(2) still lets {} guests in at once", admitted));
+             wb::from_fields("BoundedSemaphore({initial}) still lets {admitted} guests in at once"));
     wb::note("The bound catches the bug where it happens (the extra release), instead of letting it\n"
              "quietly enlarge the room.");
 }

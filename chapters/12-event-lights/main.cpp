@@ -11,6 +11,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,11 @@ std::string paint(const std::string& text, const char* ansi) {
     return fmt::format("\x1b[{}m{}\x1b[0m", ansi, text);
 }
 
+// An event whose sentence is made from its fields (as wb::from_fields does) and then painted.
+void emit_painted(std::string_view event, const wb::Json& fields, std::string_view format, const char* ansi) {
+    wb::emit(event, fields, paint(wb::format_fields(format, fields), ansi));
+}
+
 // Logical "now", rounded as the event stamps are (4 decimals), so it compares with them exactly.
 double stamp_now() { return std::round(wb::clock::now() * 1e4) / 1e4; }
 
@@ -50,7 +56,7 @@ void sleep_until(double logical_time) { wb::clock::sleep(logical_time - wb::cloc
 // func1 gives up after 1 s: the flag is still False. A second waiter, with a longer timeout, is
 // still waiting when main finally sets the event, and wakes up with True.
 void waiter(const std::string& name, double timeout, wb::Event& e) {
-    wb::emit("func.start", {{"func", name}, {"timeout", timeout}}, fmt::format("start {}", name));
+    wb::emit("func.start", {{"func", name}, {"timeout", timeout}}, wb::from_fields("start {func}"));
     wb::clock::Stopwatch watch;
     const bool flag = e.wait(timeout);  // w1: true if the flag was set during the wait
     const double waited = watch.elapsed();
@@ -59,9 +65,9 @@ void waiter(const std::string& name, double timeout, wb::Event& e) {
     wb::emit("func.waited",
              {{"func", name}, {"timeout", timeout}, {"returned", flag}, {"is_set", e.is_set()}, {"waited", waited},
               {"ratio", ratio}},
-             fmt::format("e.wait({:g}) returned {} after {:.2f} s ({:.2f} x the timeout); e.is_set() = {}", timeout,
-                         flag, waited, ratio, e.is_set()));
-    wb::emit("func.end", {{"func", name}}, fmt::format("end {}", name));
+             wb::from_fields("e.wait({timeout:g}) returned {returned} after {waited:.2f} s ({ratio:.2f} x the "
+                             "timeout); e.is_set() = {is_set}"));
+    wb::emit("func.end", {{"func", name}}, wb::from_fields("end {func}"));
 }
 
 void demo_wait_timeout() {
@@ -103,8 +109,8 @@ constexpr double kPhase = 2.0;
 // `scheduled`: the logical time the change was due (start + 2 s x change).
 void announce(const char* light, int change, double scheduled) {
     const bool green = std::string(light) == "green";
-    wb::emit("light.change", {{"light", light}, {"change", change}, {"scheduled", scheduled}},
-             paint(fmt::format("{} light on", light), green ? "1;32" : "1;31"));
+    emit_painted("light.change", {{"light", light}, {"change", change}, {"scheduled", scheduled}}, "{light} light on",
+                 green ? "1;32" : "1;31");
 }
 
 // The light process. The order of each change matters to the checks (l1, l2): the light says
@@ -150,7 +156,7 @@ void car(int i, wb::Event& green, wb::StartGate& go, const double& start) {
     wb::clock::Stopwatch watch;
     if (!arrived_green) {
         wb::emit("car.wait", {{"car", i}, {"arrival", arrival}, {"light", "red"}, {"arrived_at", arrived_at}},
-                 fmt::format("car{} arrives at {:g} s on red: waiting to pass", i, arrival));
+                 wb::from_fields("car{car} arrives at {arrival:g} s on red: waiting to pass"));
         waiting.emplace("waiting", wb::Json{{"car", i}}, "");
     }
     // c2: pass only if the flag is up at this very moment. The seed's car calls e.wait() once and
@@ -168,8 +174,8 @@ void car(int i, wb::Event& green, wb::StartGate& go, const double& start) {
              {{"car", i}, {"arrival", arrival}, {"arrived", arrived_green ? "green" : "red"},
               {"light", is_green ? "green" : "red"}, {"waited", !arrived_green}, {"waited_seconds", waited},
               {"arrived_at", arrived_at}, {"looked_at", looked_at}},
-             arrived_green ? fmt::format("car{} arrives at {:g} s on green and passes", i, arrival)
-                           : fmt::format("car{} passes on green after waiting {:.2f} s", i, waited));
+             wb::from_fields(arrived_green ? "car{car} arrives at {arrival:g} s on green and passes"
+                                           : "car{car} passes on {light} after waiting {waited_seconds:.2f} s"));
 }
 
 void demo_traffic_lights() {
@@ -196,8 +202,10 @@ void demo_traffic_lights() {
     wb::show_timeline(mark, "red phases (r) and cars waiting for green (w):", {{"red", 'r'}, {"waiting", 'w'}});
     const bool light_alive = light.is_alive();
     wb::emit("main.end", {{"cars_joined", kCars}, {"light_alive", light_alive}, {"light_daemon", light.daemon()}},
-             fmt::format("main joined the {} cars and ends. It never joins the light: a daemon, {}", kCars,
-                         light_alive ? "still running, terminated as main ends" : "already gone"));
+             wb::from_fields(light_alive ? "main joined the {cars_joined} cars and ends. It never joins the light: a "
+                                           "daemon, still running, terminated as main ends"
+                                         : "main joined the {cars_joined} cars and ends. It never joins the light: a "
+                                           "daemon, already gone"));
     wb::note("Every car that met red waited, and passed when the light turned green; those that met\n"
              "green passed at once. The light is not joined: as a daemon it is terminated (SIGTERM)\n"
              "when main ends; its process.exit event (in --format jsonl) shows exit code -15.");
@@ -232,17 +240,17 @@ void lighter(wb::ThreadEvent& event, double t0, std::latch& light_on) {
         sleep_until(t0 + tick);
         if (5 < count && count <= 10) {
             event.clear();  // as in demo 2: lower the flag, then say red
-            wb::emit("light.tick", wb::Json{{"tick", tick}, {"count", count}, {"light", "red"}},
-                     paint("red light is on...", "41;1"));
+            emit_painted("light.tick", {{"tick", tick}, {"count", count}, {"light", "red"}}, "{light} light is on...",
+                         "41;1");
         } else if (count > 10) {
             // The seed sets the flag silently here; the workbook says so.
-            wb::emit("light.tick", wb::Json{{"tick", tick}, {"count", count}, {"light", "green"}},
-                     paint("event.set(): green light is on again...", "42;1"));
+            emit_painted("light.tick", {{"tick", tick}, {"count", count}, {"light", "green"}},
+                         "event.set(): {light} light is on again...", "42;1");
             event.set();  // say green, then raise the flag
             count = 0;
         } else {
-            wb::emit("light.tick", wb::Json{{"tick", tick}, {"count", count}, {"light", "green"}},
-                     paint("green light is on...", "42;1"));
+            emit_painted("light.tick", {{"tick", tick}, {"count", count}, {"light", "green"}}, "{light} light is on...",
+                         "42;1");
         }
         count += 1;
         if (tick == 0) light_on.count_down();  // t1: the light is on (and said so): the car may go
@@ -261,13 +269,13 @@ void car_thread(std::stop_token stop, wb::ThreadEvent& event, double t0, std::la
         if (stop.stop_requested()) return;
         const double looked_at = stamp_now();
         if (event.is_set()) {
-            wb::emit("car.running", {{"car", name}, {"looked_at", looked_at}}, fmt::format("[{}] running...", name));
+            wb::emit("car.running", {{"car", name}, {"looked_at", looked_at}}, wb::from_fields("[{car}] running..."));
             next += 1.0;
         } else {
             wb::emit("car.red", {{"car", name}, {"looked_at", looked_at}},
-                     fmt::format("[{}] sees red light, waiting...", name));
+                     wb::from_fields("[{car}] sees red light, waiting..."));
             if (!event.wait(stop)) return;  // stopped while waiting
-            wb::emit("car.go", {{"car", name}}, fmt::format("[{}] green light is on, start going...", name));
+            wb::emit("car.go", {{"car", name}}, wb::from_fields("[{car}] green light is on, start going..."));
             // Back on the half-second grid (the seed drives on at once).
             next = t0 + 0.5 + std::ceil(wb::clock::now() - t0 - 0.5);
         }

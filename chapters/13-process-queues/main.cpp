@@ -41,7 +41,7 @@ namespace {
 //     q = Queue(5)
 void download(wb::Queue<std::string>& q) {
     for (const std::string file : {"1.jpg", "5.exe", "6.csv"}) {
-        wb::emit("download", {{"file", file}}, fmt::format("downloading {}", file));  // 正在下载
+        wb::emit("download", {{"file", file}}, wb::from_fields("downloading {file}"));  // 正在下载
         q.put(file);  // q1: waits only if 5 files were already waiting
         wb::clock::sleep(0.5);
     }
@@ -56,12 +56,13 @@ void save_files(wb::Queue<std::string>& q) {
             // `except:` would also swallow real errors; here only the timeout ends the loop.
             const std::string file = q.get(5.0);
             ++saved;
-            wb::emit("save", {{"file", file}, {"saved", saved}}, fmt::format("saved {}", file));  // 保存文件成功
+            wb::emit("save", {{"file", file}, {"saved", saved}},
+                     wb::from_fields("saved {file}"));  // 保存文件成功
         } catch (const wb::QueueEmpty&) {
             const double w = waited.elapsed();
             wb::emit("save.timeout", {{"saved", saved}, {"timeout", 5.0}, {"waited", w}},
-                     fmt::format("no file for 5 s (get(timeout=5) raised Empty after {:.2f} s): the saver stops "
-                                 "after saving {} files", w, saved));
+                     wb::from_fields("no file for {timeout:g} s (get(timeout={timeout:g}) raised Empty after "
+                                     "{waited:.2f} s): the saver stops after saving {saved} files"));
             return;
         }
     }
@@ -101,7 +102,7 @@ void produce(wb::Queue<wb::Json>& q, int producer) {
         wb::emit("produce", {{"producer", producer}, {"n", n}}, {});
     }
     wb::emit("producer.done", {{"producer", producer}, {"items", kItemsEach}},
-             fmt::format("producer {} put its {} items", producer, kItemsEach));
+             wb::from_fields("producer {producer} put its {items} items"));
 }
 
 void consume(wb::Queue<wb::Json>& q, wb::Queue<wb::Json>& report, int consumer) {
@@ -143,7 +144,7 @@ void demo_producers_consumers() {
     // the sentinels go in behind the last items, so every item is consumed before a stop.
     for (int c = 0; c < kConsumers; ++c) q.put(nullptr);
     wb::emit("main.sentinels", {{"sentinels", kConsumers}},
-             fmt::format("main put {} sentinels (None), one per consumer", kConsumers));
+             wb::from_fields("main put {sentinels} sentinels (None), one per consumer"));
     forked.join();
     spawned.join();
 
@@ -168,8 +169,10 @@ void demo_producers_consumers() {
     wb::emit("main.check",
              {{"items", total}, {"exactly_once", once}, {"in_order", in_order},
               {"per_consumer", {per_consumer[0], per_consumer[1]}}},
-             fmt::format("{} items made, {} of them consumed exactly once; each producer's items in order: {}",
-                         total, once, in_order ? "yes" : "no"));
+             wb::from_fields(in_order ? "{items} items made, {exactly_once} of them consumed exactly once; each "
+                                        "producer's items in order: yes"
+                                      : "{items} items made, {exactly_once} of them consumed exactly once; each "
+                                        "producer's items in order: no"));
     wb::note("Which consumer got which item is the scheduler's choice (see --format jsonl: consume\n"
              "events); that each item came out once and in its producer's order is the queue's promise.\n"
              "consumer-1 was spawned: it found the queue through the descriptor handed to it.");
@@ -182,17 +185,17 @@ void demo_producers_consumers() {
 void fast_producer(wb::Queue<int>& q) {
     for (int item = 0; item < 6; ++item) {
         if (q.try_put(item)) {  // f1: room: put() returns at once
-            wb::emit("put", {{"item", item}, {"blocked", false}}, fmt::format("put item {} at once", item));
+            wb::emit("put", {{"item", item}, {"blocked", false}}, wb::from_fields("put item {item} at once"));
             continue;
         }
-        wb::Span blocked("blocked", {{"item", item}},
-                         fmt::format("item {}: the queue is full (3 of 3), put() blocks", item));
+        wb::Span blocked("blocked", {{"item", item}, {"maxsize", q.maxsize()}},
+                         wb::from_fields("item {item}: the queue is full ({maxsize} of {maxsize}), put() blocks"));
         wb::clock::Stopwatch waited;
         q.put(item);  // f2: sleeps until a get() makes room
         const double w = waited.elapsed();
         blocked.end({}, {{"waited", w}});
         wb::emit("put", {{"item", item}, {"blocked", true}, {"waited", w}},
-                 fmt::format("put item {} after waiting {:.2f} s", item, w));
+                 wb::from_fields("put item {item} after waiting {waited:.2f} s"));
     }
 }
 
@@ -204,7 +207,7 @@ void slow_consumer(wb::Queue<int>& q) {
         wb::Span getting("get", {{"k", k}}, {});
         const int item = q.get();
         getting.end();
-        wb::emit("got", {{"item", item}}, fmt::format("got item {}", item));
+        wb::emit("got", {{"item", item}}, wb::from_fields("got item {item}"));
     }
 }
 
@@ -236,7 +239,7 @@ void demo_pipe() {
         wb::Process child([&parent_end = parent_end, &child_end = child_end] {
             parent_end.close();  // each process keeps only its own end
             const std::string question = child_end.recv();
-            wb::emit("pipe.recv", {{"message", question}}, fmt::format("child received '{}'", question));
+            wb::emit("pipe.recv", {{"message", question}}, wb::from_fields("child received '{message}'"));
             child_end.send("hello, parent");
         });
         child.set_name("child");
@@ -244,14 +247,15 @@ void demo_pipe() {
         child_end.close();
         parent_end.send("hello, child");
         const std::string answer = parent_end.recv();
-        wb::emit("pipe.recv", {{"message", answer}}, fmt::format("parent received '{}'", answer));
+        wb::emit("pipe.recv", {{"message", answer}}, wb::from_fields("parent received '{message}'"));
         child.join();
     }
     {
         auto [reader, writer] = wb::make_pipe(false);  // p2: Pipe(duplex=False)
         wb::Process writer_process([&reader = reader, &writer = writer] {
             reader.close();
-            wb::emit("writer.wait", {{"messages", 3}}, "sends 3 messages, then waits for good");
+            wb::emit("writer.wait", {{"messages", 3}},
+                     wb::from_fields("sends {messages} messages, then waits for good"));
             for (int i = 1; i <= 3; ++i) writer.send(fmt::format("message {}", i));
             for (;;) wb::clock::sleep(1000);
         });
@@ -260,7 +264,7 @@ void demo_pipe() {
         writer.close();  // p3: or the reader's own copy would keep the pipe open: no EOF ever
         for (int i = 0; i < 3; ++i) {
             const std::string m = reader.recv();
-            wb::emit("pipe.recv", {{"message", m}}, fmt::format("reader received '{}'", m));
+            wb::emit("pipe.recv", {{"message", m}}, wb::from_fields("reader received '{message}'"));
         }
         writer_process.kill();  // SIGKILL: no chance to close anything
         writer_process.join();
@@ -269,8 +273,8 @@ void demo_pipe() {
             wb::emit("pipe.eof", {{"eof", false}}, "reader received another message (unexpected)");
         } catch (const wb::ConnectionClosed& e) {
             wb::emit("pipe.eof", {{"eof", true}, {"writer_exitcode", writer_process.exitcode().value_or(0)}},
-                     fmt::format("reader: recv() raised ConnectionClosed (Python: EOFError): the writer was "
-                                 "killed (exit code {})", writer_process.exitcode().value_or(0)));
+                     wb::from_fields("reader: recv() raised ConnectionClosed (Python: EOFError): the writer was "
+                                     "killed (exit code {writer_exitcode})"));
         }
     }
     wb::note("A pipe carries whole messages between exactly two ends. When the writing process dies,\n"
@@ -344,13 +348,14 @@ void demo_message_passing() {
     constexpr int kWidth = 30;
     const double longest = std::max({real_file, real_queue, 1e-9});
     auto bar = [&](double s) { return std::clamp(static_cast<int>(std::lround(kWidth * s / longest)), 1, kWidth); };
-    wb::emit("figure.file", {{"updates", kWorkers * kUpdates}, {"count", file_count}, {"real_seconds", real_file}},
-             fmt::format("file + lock: count = {} after {:.2f} s  {}", file_count, real_file,
-                         wb::gauge(bar(real_file), kWidth)));
-    wb::emit("figure.queue", {{"updates", kWorkers * kUpdates}, {"count", queue_count}, {"real_seconds", real_queue},
-                              {"speedup", real_queue > 0 ? real_file / real_queue : 0.0}},
-             fmt::format("queue:       count = {} after {:.2f} s  {}", queue_count, real_queue,
-                         wb::gauge(bar(real_queue), kWidth)));
+    wb::emit("figure.file",
+             {{"updates", kWorkers * kUpdates}, {"count", file_count}, {"real_seconds", real_file},
+              {"bar", wb::gauge(bar(real_file), kWidth)}},
+             wb::from_fields("file + lock: count = {count} after {real_seconds:.2f} s  {bar}"));
+    wb::emit("figure.queue",
+             {{"updates", kWorkers * kUpdates}, {"count", queue_count}, {"real_seconds", real_queue},
+              {"speedup", real_queue > 0 ? real_file / real_queue : 0.0}, {"bar", wb::gauge(bar(real_queue), kWidth)}},
+             wb::from_fields("queue:       count = {count} after {real_seconds:.2f} s  {bar}"));
     wb::note("Both reach 400 (times in real seconds: this is work, not scaled sleeps). The file costs a\n"
              "lock, a read, a parse and a write per update, one worker at a time; the queue costs a copy\n"
              "into shared memory, and the workers never wait for each other's updates.");

@@ -46,7 +46,7 @@ int task(int task_name) {
     const auto pid = static_cast<long>(::getpid());
     const std::string actor = fmt::format("task-{}", task_name);
     wb::emit_as(actor, "task.start", {{"task", task_name}, {"worker_pid", pid}, {"worker", wb::current_process().name}},
-                fmt::format("start process {}, process id {}", task_name, pid));
+                wb::from_fields("start process {task}, process id {worker_pid}"));
     wb::clock::Stopwatch stopwatch;
     const double rest = rest_of(task_name);
     wb::Span resting("rest", {{"task", task_name}, {"rest", rest}}, {});
@@ -56,7 +56,7 @@ int task(int task_name) {
     wb::emit_as(actor, "task.end",
                 {{"task", task_name}, {"worker_pid", pid}, {"worker", wb::current_process().name}, {"rest", rest},
                  {"took", resumed}},
-                fmt::format("resume time {:.2f} s (rest {:g} s), process id {}", resumed, rest, pid));
+                wb::from_fields("resume time {took:.2f} s (rest {rest:g} s), process id {worker_pid}"));
     return task_name;
 }
 
@@ -73,7 +73,7 @@ void demo_apply_async() {
     for (int i = 0; i < 8; ++i) {
         results.push_back(pool.apply_async(task, std::tuple{i}, [&](const int& n) {  // a2
             // def callback_func(n): print(f"Complete task{n}")  - in the parent process
-            wb::emit("callback", {{"task", n}}, fmt::format("Complete task {}", n));
+            wb::emit("callback", {{"task", n}}, wb::from_fields("Complete task {task}"));
         }));
     }
     pool.close();  // a3: no more tasks
@@ -81,8 +81,8 @@ void demo_apply_async() {
     for (const auto& r : results) pids_used.insert(r.worker_pid());
     wb::emit("pool.summary", {{"tasks", 8}, {"workers", 5}, {"distinct_pids", pids_used.size()},
                               {"started", pool.workers_started()}},
-             fmt::format("8 tasks ran on {} distinct worker pids (Pool(5)): finished workers took the next tasks",
-                         pids_used.size()));
+             wb::from_fields("{tasks} tasks ran on {distinct_pids} distinct worker pids (Pool({workers})): finished "
+                             "workers took the next tasks"));
     wb::note("Only five pids appear for eight tasks: tasks 5-7 ran in workers that had finished an\n"
              "earlier task. Each \"Complete task\" line comes from MainProcess: callbacks run in the\n"
              "parent (here inside join(), which collects the results as they arrive).");
@@ -98,11 +98,11 @@ void demo_apply() {
     for (int i = 0; i < 3; ++i) {
         const int n = pool.apply(task, i);  // s1: blocks until task i has returned
         sum += rest_of(i);
-        wb::emit("apply.result", {{"task", n}}, fmt::format("apply returned {}", n));
+        wb::emit("apply.result", {{"task", n}}, wb::from_fields("apply returned {task}"));
     }
     const double took = total.elapsed();
     wb::emit("apply.total", {{"tasks", 3}, {"sum", sum}, {"total", took}, {"ratio", took / sum}},
-             fmt::format("3 tasks by apply took {:.2f} s; their rests add up to {:g} s", took, sum));
+             wb::from_fields("{tasks} tasks by apply took {total:.2f} s; their rests add up to {sum:g} s"));
     pool.close();
     pool.join();
     wb::note("apply is apply_async(...).get(): the caller waits for every task, so the pool runs one\n"
@@ -121,19 +121,18 @@ void demo_close_join() {
     try {
         pool.join();
     } catch (const std::logic_error& e) {
-        wb::emit("join.refused", {{"error", e.what()}}, fmt::format("join() before close(): {}", e.what()));
+        wb::emit("join.refused", {{"error", e.what()}}, wb::from_fields("join() before close(): {error}"));
     }
     pool.close();
     try {
         (void)pool.apply_async(quick, std::tuple{1});
     } catch (const std::logic_error& e) {
-        wb::emit("submit.refused", {{"error", e.what()}}, fmt::format("apply_async after close(): {}", e.what()));
+        wb::emit("submit.refused", {{"error", e.what()}}, wb::from_fields("apply_async after close(): {error}"));
     }
     const auto pids = pool.pids();
     pool.join();
     wb::emit("joined", {{"ready", first.ready()}, {"result", first.get()}, {"workers", pids.size()}},
-             fmt::format("join() returned: task 0 is done (result {}) and both workers have exited",
-                         first.get()));
+             wb::from_fields("join() returned: task 0 is done (result {result}) and both workers have exited"));
 }
 
 // Demo 4 - map: Python's pool.map(func, iterable, chunksize).
@@ -146,18 +145,25 @@ void demo_map() {
     std::vector<long> inputs;
     for (long x = 0; x < 10; ++x) inputs.push_back(x);
     const std::vector<long> squares = pool.map(square, inputs, 2);  // m1: five chunks of two
+    const wb::Json fields = {{"inputs", inputs}, {"results", squares}, {"chunksize", 2}};
+    // The results field printed as Python prints a list: [0, 1, 4, ...].
     std::string list;
-    for (const long s : squares) list += (list.empty() ? "" : ", ") + std::to_string(s);
-    wb::emit("map.result", {{"inputs", inputs}, {"results", squares}, {"chunksize", 2}},
-             fmt::format("pool.map(square, range(10), chunksize=2) = [{}]", list));
+    for (const auto& s : fields["results"]) list += (list.empty() ? "" : ", ") + s.dump();
+    wb::emit("map.result", fields,
+             wb::format_fields("pool.map(square, range(10), chunksize={chunksize}) = ", fields) + "[" + list + "]");
     std::vector<long> many(1000);
     for (std::size_t i = 0; i < many.size(); ++i) many[i] = static_cast<long>(i);
     const auto big = pool.map(square, many);  // default chunksize: ceil(1000 / (4 x 3)) = 84
     bool in_order = true;
     for (std::size_t i = 0; i < big.size(); ++i) in_order = in_order && big[i] == many[i] * many[i];
-    wb::emit("map.big", {{"items", big.size()}, {"in_order", in_order}},
-             fmt::format("map over 1000 inputs (default chunk size 84): {} results, all in input order: {}",
-                         big.size(), in_order ? "yes" : "no"));
+    // Python's default chunk size: ceil(inputs / (4 x workers)).
+    const std::size_t default_chunk = (many.size() + 4 * 3 - 1) / (4 * 3);
+    wb::emit("map.big",
+             {{"inputs", many.size()}, {"chunksize", default_chunk}, {"items", big.size()}, {"in_order", in_order}},
+             wb::from_fields(in_order ? "map over {inputs} inputs (default chunk size {chunksize}): {items} results, "
+                                        "all in input order: yes"
+                                      : "map over {inputs} inputs (default chunk size {chunksize}): {items} results, "
+                                        "all in input order: no"));
     pool.close();
     pool.join();
 }
@@ -174,15 +180,14 @@ void demo_task_throws() {
     wb::ProcessPool pool(2);
     auto good = pool.apply_async(parse_price, std::tuple{std::string("42")});
     auto bad = pool.apply_async(parse_price, std::tuple{std::string("free")}, {}, [](const std::exception& e) {
-        wb::emit("error_callback", {{"error", e.what()}}, fmt::format("error_callback in the parent: {}", e.what()));
+        wb::emit("error_callback", {{"error", e.what()}}, wb::from_fields("error_callback in the parent: {error}"));
     });
-    wb::emit("task.good", {{"result", good.get()}}, fmt::format("parse_price('42') returned {}", good.get()));
+    wb::emit("task.good", {{"result", good.get()}}, wb::from_fields("parse_price('42') returned {result}"));
     try {
         (void)bad.get();
     } catch (const wb::TaskError& e) {
         wb::emit("task.error", {{"error", e.what()}, {"successful", bad.successful()}},
-                 fmt::format("parse_price('free'): get() threw TaskError: {} (successful() = {})", e.what(),
-                             bad.successful()));
+                 wb::from_fields("parse_price('free'): get() threw TaskError: {error} (successful() = {successful})"));
     }
     pool.close();
     pool.join();
@@ -212,14 +217,16 @@ void demo_worker_killed() {
     wb::ProcessPool pool(3);
     const auto before = pool.pids();
     auto victim = pool.apply_async(doomed, std::tuple{0}, {}, [](const std::exception& e) {
-        wb::emit("error_callback", {{"error", e.what()}}, fmt::format("error_callback: {}", what_happened(e)));
+        wb::emit("error_callback", {{"error", e.what()}, {"happened", what_happened(e)}},
+                 wb::from_fields("error_callback: {happened}"));
     });
     std::vector<wb::AsyncResult<int>> others;
     for (int i = 0; i < 8; ++i) others.push_back(pool.apply_async(quick, std::tuple{i}));
     try {
         (void)victim.get(60.0);  // a safety timeout; WorkerDied comes at once
     } catch (const wb::WorkerDied& e) {
-        wb::emit("worker.died", {{"error", e.what()}}, fmt::format("victim.get() threw WorkerDied: {}", what_happened(e)));
+        wb::emit("worker.died", {{"error", e.what()}, {"happened", what_happened(e)}},
+                 wb::from_fields("victim.get() threw WorkerDied: {happened}"));
     }
     int sum = 0;
     for (auto& r : others) sum += r.get(60.0);
@@ -228,8 +235,8 @@ void demo_worker_killed() {
     for (const pid_t p : after) replaced += std::find(before.begin(), before.end(), p) == before.end() ? 1 : 0;
     wb::emit("pool.after", {{"completed", others.size()}, {"sum", sum}, {"replaced", replaced},
                             {"workers", after.size()}, {"started", pool.workers_started()}},
-             fmt::format("the other {} tasks all completed (sum of results {}); {} worker was replaced, "
-                         "the pool has {} workers again", others.size(), sum, replaced, after.size()));
+             wb::from_fields("the other {completed} tasks all completed (sum of results {sum}); {replaced} worker was "
+                             "replaced, the pool has {workers} workers again"));
     pool.close();
     pool.join();
 }

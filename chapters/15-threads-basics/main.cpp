@@ -13,7 +13,6 @@
 #include <vector>
 
 #include <fmt/core.h>
-#include <fmt/format.h>
 
 #include "thread_states.hpp"
 #include "wb/chapter.hpp"
@@ -31,7 +30,7 @@ void listen_music() {
     const std::vector<std::string> musics = {"Li Bai", "Won't Cry", "Rice Field", "Love Confession"};
     for (std::size_t i = 0; i < musics.size(); ++i) {
         wb::clock::sleep(0.5);
-        wb::emit("music", {{"song", musics[i]}, {"n", i + 1}}, fmt::format("listening to {}", musics[i]));
+        wb::emit("music", {{"song", musics[i]}, {"n", i + 1}}, wb::from_fields("listening to {song}"));
     }
 }
 
@@ -39,7 +38,7 @@ void listen_music() {
 void download() {
     const std::vector<std::string> files = {"1.jpg", "5.exe", "6.csv"};
     for (std::size_t i = 0; i < files.size(); ++i) {
-        wb::emit("download", {{"file", files[i]}, {"n", i + 1}}, fmt::format("downloading: {}", files[i]));
+        wb::emit("download", {{"file", files[i]}, {"n", i + 1}}, wb::from_fields("downloading: {file}"));
         wb::clock::sleep(0.5);
     }
 }
@@ -66,9 +65,9 @@ const std::vector<int> loops = {1, 2, 3, 4};
 // def loop(nloop, nsec): print start; sleep(nsec); print end
 void loop(int nloop, int nsec) {
     wb::emit("loop.begin", {{"nloop", nloop}, {"seconds", nsec}},
-             fmt::format("loop {} starts, sleeping {} s", nloop, nsec));
+             wb::from_fields("loop {nloop} starts, sleeping {seconds} s"));
     wb::clock::sleep(nsec);
-    wb::emit("loop.end", {{"nloop", nloop}, {"seconds", nsec}}, fmt::format("loop {} done", nloop));
+    wb::emit("loop.end", {{"nloop", nloop}, {"seconds", nsec}}, wb::from_fields("loop {nloop} done"));
 }
 
 // The second way: class ThreadFunc - a callable object carrying a function and its arguments.
@@ -99,14 +98,14 @@ private:
 template <typename MakeThread>
 void start_all_join_all(const std::string& way, MakeThread make) {
     const wb::clock::Stopwatch watch;
-    wb::emit("way.begin", {{"way", way}}, fmt::format("program starts ({})", way));
+    wb::emit("way.begin", {{"way", way}}, wb::from_fields("program starts ({way})"));
     std::vector<std::unique_ptr<wb::Thread>> threads;
     for (std::size_t i = 0; i < loops.size(); ++i) threads.push_back(make(static_cast<int>(i), loops[i]));
     for (auto& t : threads) t->start();
     for (auto& t : threads) t->join();
     const double took = watch.elapsed();
     wb::emit("way.end", {{"way", way}, {"seconds", took}, {"threads", threads.size()}},
-             fmt::format("all done ({}) after {:.2f} s", way, took));
+             wb::from_fields("all done ({way}) after {seconds:.2f} s"));
 }
 
 void demo_three_ways() {
@@ -128,22 +127,22 @@ void demo_three_ways() {
 // Demo 3 - the LoopThread of 003 0x02, as printed there.
 void loop_thread_body() {
     const std::string me = wb::current_thread_name();
-    wb::emit("thread.running", {{"thread", me}}, fmt::format("thread {} is running...", me));
+    wb::emit("thread.running", {{"thread", me}}, wb::from_fields("thread {thread} is running..."));
     for (int n = 1; n <= 5; ++n) {
-        wb::emit("loop.tick", {{"thread", me}, {"n", n}}, fmt::format("thread {} >>> {}", me, n));
+        wb::emit("loop.tick", {{"thread", me}, {"n", n}}, wb::from_fields("thread {thread} >>> {n}"));
         wb::clock::sleep(1);
     }
-    wb::emit("thread.ended", {{"thread", me}}, fmt::format("thread {} ended.", me));
+    wb::emit("thread.ended", {{"thread", me}}, wb::from_fields("thread {thread} ended."));
 }
 
 void demo_loop_thread() {
     const std::string me = wb::current_thread_name();
-    wb::emit("thread.running", {{"thread", me}}, fmt::format("thread {} is running...", me));
+    wb::emit("thread.running", {{"thread", me}}, wb::from_fields("thread {thread} is running..."));
     wb::Thread t(loop_thread_body);
     t.set_name("LoopThread");
     t.start();
     t.join();
-    wb::emit("thread.ended", {{"thread", me}}, fmt::format("thread {} ended.", me));
+    wb::emit("thread.ended", {{"thread", me}}, wb::from_fields("thread {thread} ended."));
 }
 
 // Demo 4 - who is running: current_thread(), active_count(), enumerate(), and the thread states
@@ -159,19 +158,26 @@ void demo_introspection() {
         }));
         workers.back()->set_name(fmt::format("worker-{}", i));
     }
-    wb::emit("count", {{"active_count", wb::active_count()}, {"when", "before start"}},
-             fmt::format("current thread: {}; active_count() = {} before starting any worker",
-                         wb::current_thread_name(), wb::active_count()));
+    wb::emit("count",
+             {{"active_count", wb::active_count()},
+              {"when", "before start"},
+              {"current_thread", wb::current_thread_name()}},
+             wb::from_fields("current thread: {current_thread}; active_count() = {active_count} before starting any "
+                             "worker"));
     for (auto& w : workers) w->start();
     waiting.wait();
     std::vector<std::string> names;
     for (const auto& info : wb::enumerate_threads()) names.push_back(info.name);
-    wb::emit("enumerate", {{"active_count", wb::active_count()}, {"threads", names}},
-             fmt::format("active_count() = {}; enumerate() = [{}]", wb::active_count(), fmt::join(names, ", ")));
+    const wb::Json listed = {{"active_count", wb::active_count()}, {"threads", names}};
+    // The threads field printed as a list: [MainThread, worker-1, ...].
+    std::string list;
+    for (const auto& name : listed["threads"]) list += (list.empty() ? "" : ", ") + name.get<std::string>();
+    wb::emit("enumerate", listed,
+             wb::format_fields("active_count() = {active_count}; enumerate() = ", listed) + "[" + list + "]");
     release.set();
     for (auto& w : workers) w->join();
     wb::emit("count", {{"active_count", wb::active_count()}, {"when", "after join"}},
-             fmt::format("after joining them: active_count() = {}", wb::active_count()));
+             wb::from_fields("after joining them: active_count() = {active_count}"));
 
     // The states, read from /proc/self/task/TID/stat (thread_states.cpp): the kernel has one letter
     // for "ready" and "running" (R: runnable), S for blocked in a wait.
@@ -187,12 +193,11 @@ void demo_join_timeout() {
     const bool ended = sleeper.join(1.0);
     const bool alive = sleeper.is_alive();
     wb::emit("join.timeout", {{"timeout", 1.0}, {"ended", ended}, {"alive", alive}, {"waited", watch.elapsed()}},
-             fmt::format("join(timeout=1) returned after {:.2f} s: ended = {}, is_alive() = {}", watch.elapsed(),
-                         ended, alive));
+             wb::from_fields("join(timeout={timeout:g}) returned after {waited:.2f} s: ended = {ended}, "
+                             "is_alive() = {alive}"));
     sleeper.join();
     wb::emit("join.done", {{"alive", sleeper.is_alive()}, {"waited", watch.elapsed()}},
-             fmt::format("join() returned after {:.2f} s in all; is_alive() = {}", watch.elapsed(),
-                         sleeper.is_alive()));
+             wb::from_fields("join() returned after {waited:.2f} s in all; is_alive() = {alive}"));
 }
 
 // Demo 6 - a daemon thread: an endless loop that must not keep the program alive.
@@ -207,17 +212,20 @@ void demo_daemon() {
             int n = 0;
             while (!stop.stop_requested()) {  // while True:
                 ++n;
-                wb::emit("tick", {{"n", n}}, fmt::format("tick {}", n));
+                wb::emit("tick", {{"n", n}}, wb::from_fields("tick {n}"));
                 if (n <= 2) two_ticks.count_down();
                 if (!wb::this_thread::sleep(1)) break;  // cut short by the stop request
             }
-            wb::emit("daemon.stopped", {{"ticks", n}}, fmt::format("stop requested after {} ticks: ending cleanly", n));
+            wb::emit("daemon.stopped", {{"ticks", n}},
+                     wb::from_fields("stop requested after {ticks} ticks: ending cleanly"));
         });
         ticker.set_name("ticker");
         ticker.set_daemon(true);
         ticker.start();
         two_ticks.wait();
-        wb::emit("main.end", {{"daemon_alive", ticker.is_alive()}}, "main is done; the daemon is still looping");
+        const bool alive = ticker.is_alive();
+        wb::emit("main.end", {{"daemon_alive", alive}},
+                 alive ? "main is done; the daemon is still looping" : "main is done; the daemon has ended already");
     }  // ~Thread: a daemon gets request_stop(), then join()
     wb::note("Python would have killed the ticker wherever it was. Here it was asked to stop, its sleep\n"
              "returned at once, and it ended on its own - with nothing left half-done.");
@@ -233,16 +241,18 @@ void demo_timer() {
     t.start();
     t.join();
     wb::emit("timer.fired", {{"fired", t.fired()}, {"interval", 1.0}, {"waited", watch.elapsed()}},
-             fmt::format("Timer(1, hello) fired after {:.2f} s", watch.elapsed()));
+             wb::from_fields("Timer({interval:g}, hello) fired after {waited:.2f} s"));
 
     wb::Timer never(5, hello);
     never.set_name("cancelled");
     never.start();
-    wb::rest(1);
+    constexpr double kCancelAfter = 1.0;
+    wb::rest(kCancelAfter);
     never.cancel();  // before its 5 s are up: hello() never runs
     never.join();
-    wb::emit("timer.cancelled", {{"fired", never.fired()}, {"interval", 5.0}, {"waited", watch.elapsed()}},
-             fmt::format("Timer(5, hello) cancelled after 1 s: fired = {}", never.fired()));
+    wb::emit("timer.cancelled",
+             {{"fired", never.fired()}, {"interval", 5.0}, {"cancel_after", kCancelAfter}, {"waited", watch.elapsed()}},
+             wb::from_fields("Timer({interval:g}, hello) cancelled after {cancel_after:g} s: fired = {fired}"));
 }
 
 }  // namespace

@@ -7,8 +7,6 @@
 #include <latch>
 #include <string>
 
-#include <fmt/core.h>
-
 #include "wb/cpu.hpp"
 #include "wb/output.hpp"
 #include "wb/proc.hpp"
@@ -35,11 +33,13 @@ char state_once_asleep(pid_t tid) {
     return state;
 }
 
-void report(const std::string& state, const wb::Thread& t, char letter, const std::string& text) {
-    wb::emit("thread.state",
-             {{"state", state}, {"thread", t.name()}, {"alive", t.is_alive()},
-              {"proc_state", letter == 0 ? std::string() : std::string(1, letter)}},
-             text);
+// One thread.state event; `text` is a wb::from_fields sentence over its fields (and `extra`).
+void report(const std::string& state, const wb::Thread& t, char letter, wb::FromFields text,
+            const wb::Json& extra = wb::Json::object()) {
+    wb::Json fields = {{"state", state}, {"thread", t.name()}, {"alive", t.is_alive()},
+                       {"proc_state", letter == 0 ? std::string() : std::string(1, letter)}};
+    fields.update(extra);
+    wb::emit("thread.state", std::move(fields), text);
 }
 
 }  // namespace
@@ -53,14 +53,14 @@ void show_thread_states() {
         while (!stop_burning.load(std::memory_order_relaxed)) (void)wb::burn_steps(10'000);
     });
     busy.set_name("busy");
-    report("new", busy, 0, fmt::format("new: {} created, not started: is_alive() = {}", busy.name(), busy.is_alive()));
+    report("new", busy, 0, wb::from_fields("new: {thread} created, not started: is_alive() = {alive}"));
 
     // Ready / running: a thread that computes is runnable (R) - on a CPU, or ready for one.
     busy.start();
     burning.wait();
     const char busy_state = kernel_state(busy.native_id());
     report("running", busy, busy_state,
-           fmt::format("ready/running: {} computes; the kernel says {} (runnable)", busy.name(), busy_state));
+           wb::from_fields("ready/running: {thread} computes; the kernel says {proc_state} (runnable)"));
 
     // Blocked: a thread waiting for an event sleeps in the kernel (S) and uses no CPU.
     wb::ThreadEvent go;
@@ -74,7 +74,7 @@ void show_thread_states() {
     about_to_wait.wait();
     const char waiter_state = state_once_asleep(waiter.native_id());
     report("blocked", waiter, waiter_state,
-           fmt::format("blocked: {} waits for an event; the kernel says {} (sleeping)", waiter.name(), waiter_state));
+           wb::from_fields("blocked: {thread} waits for an event; the kernel says {proc_state} (sleeping)"));
 
     // Ended: run() returned; join() has collected it.
     stop_burning = true;
@@ -82,6 +82,6 @@ void show_thread_states() {
     busy.join();
     waiter.join();
     report("ended", waiter, 0,
-           fmt::format("ended: {} and {} returned from run(): is_alive() = {}", busy.name(), waiter.name(),
-                       waiter.is_alive() || busy.is_alive()));
+           wb::from_fields("ended: {also} and {thread} returned from run(): is_alive() = {any_alive}"),
+           {{"also", busy.name()}, {"any_alive", waiter.is_alive() || busy.is_alive()}});
 }

@@ -17,8 +17,6 @@
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
-
 #include "measure.hpp"
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
@@ -111,8 +109,8 @@ void demo_cpu_bound() {
 void demo_emulated_gil() {
     const std::uint64_t n = scaled_count();
     wb::emit("gil", {{"switch_interval", g_switch_interval}},
-             fmt::format("an emulated GIL: the holder hands it over every {} steps if another thread waits",
-                         g_switch_interval));
+             wb::from_fields("an emulated GIL: the holder hands it over every {switch_interval} steps if another "
+                             "thread waits"));
     wb::EmulatedGil serial_gil(g_switch_interval);
     const Measured serial = in_two_threads(true, [n, &serial_gil] { (void)my_counter_under_gil(n, serial_gil); });
     report("serial under the GIL", serial, nullptr, {{"switches", serial_gil.switches()}});
@@ -125,16 +123,19 @@ void demo_emulated_gil() {
 }
 
 // Demo 3 - an I/O-bound task: waiting, not computing. Four requests of 0.5 s each, twice.
+constexpr int kPages = 4;
+constexpr double kPageWait = 0.5;
+
 void fetch_pages(const std::string& who, wb::EmulatedGil* gil) {
-    for (int page = 1; page <= 4; ++page) {
+    for (int page = 1; page <= kPages; ++page) {
         // A blocking call: CPython releases the GIL around it, and so does the emulation.
         if (gil != nullptr) {
             wb::EmulatedGil::Holder held(*gil);
-            held.released([] { wb::clock::sleep(0.5); });
+            held.released([] { wb::clock::sleep(kPageWait); });
         } else {
-            wb::clock::sleep(0.5);
+            wb::clock::sleep(kPageWait);
         }
-        wb::emit("io.page", {{"who", who}, {"page", page}}, fmt::format("{} got page {}", who, page));
+        wb::emit("io.page", {{"who", who}, {"page", page}}, wb::from_fields("{who} got page {page}"));
     }
 }
 
@@ -153,13 +154,14 @@ Measured io_twice(bool serially, wb::EmulatedGil* gil) {
 }
 
 void report_io(const std::string& mode, const Measured& m, const Measured* serial) {
-    wb::Json fields = {{"mode", mode}, {"seconds", m.wall}, {"waits", 8}, {"wait", 0.5}};
-    std::string text = fmt::format("{}: two fetchers of 4 pages took {:.2f} s", mode, m.wall);
-    if (serial != nullptr) {
-        fields["speedup"] = m.wall > 0 ? serial->wall / m.wall : 0;
-        text += fmt::format(", {:.2f} x as fast as serial", fields["speedup"].get<double>());
-    }
-    wb::emit("io.total", fields, text);
+    wb::Json fields = {{"mode", mode}, {"seconds", m.wall}, {"pages", kPages},
+                       {"waits", 2 * kPages}, {"wait", kPageWait}};
+    if (serial != nullptr) fields["speedup"] = m.wall > 0 ? serial->wall / m.wall : 0;
+    wb::emit("io.total", fields,
+             wb::from_fields(serial == nullptr
+                                 ? "{mode}: two fetchers of {pages} pages took {seconds:.2f} s"
+                                 : "{mode}: two fetchers of {pages} pages took {seconds:.2f} s, {speedup:.2f} x as "
+                                   "fast as serial"));
 }
 
 void demo_io_bound() {
@@ -178,13 +180,14 @@ void demo_optimizer() {
     const wb::clock::Stopwatch plain_watch;
     const std::uint64_t plain = my_counter_plain(n);
     const double plain_took = plain_watch.elapsed();
-    wb::emit("loop.plain", {{"i", plain}, {"seconds", plain_took}},
-             fmt::format("plain loop: i = {} after {:.2f} s", plain == n ? g_count : 0, plain_took));
+    // The line reads i at the seed's scale: the logical count if the loop made all its steps.
+    wb::emit("loop.plain", {{"i", plain}, {"i_logical", plain == n ? g_count : 0}, {"seconds", plain_took}},
+             wb::from_fields("plain loop: i = {i_logical} after {seconds:.2f} s"));
     const wb::clock::Stopwatch kept_watch;
     const std::uint64_t kept = my_counter(n);
     const double kept_took = kept_watch.elapsed();
-    wb::emit("loop.kept", {{"i", kept}, {"seconds", kept_took}},
-             fmt::format("loop with the asm barrier: i = {} after {:.2f} s", kept == n ? g_count : 0, kept_took));
+    wb::emit("loop.kept", {{"i", kept}, {"i_logical", kept == n ? g_count : 0}, {"seconds", kept_took}},
+             wb::from_fields("loop with the asm barrier: i = {i_logical} after {seconds:.2f} s"));
     wb::note("Optimised (meson's default build, -O2), the plain loop takes no time: the compiler proved\n"
              "that it only computes i = n and wrote that down instead. A benchmark of it measures nothing.\n"
              "The empty asm statement (c1) makes every step real; a debug build (-O0) counts both.");

@@ -9,8 +9,6 @@
 #include <memory>
 #include <vector>
 
-#include <fmt/core.h>
-
 #include "wb/clock.hpp"
 #include "wb/cpu.hpp"
 #include "wb/error.hpp"
@@ -54,14 +52,13 @@ void report(const std::string& mode, std::uint64_t count, std::uint64_t steps, c
     wb::Json fields = {{"mode", mode}, {"count", count}, {"steps", steps}, {"seconds", m.wall},
                        {"cpu_seconds", m.cpu}, {"busy_cpus", busy}, {"cpus_allowed", wb::allowed_cpus().size()}};
     fields.update(extra);
-    std::string text = fmt::format("{}: two counts to {} took {:.2f} s; on average {:.2f} CPUs were busy", mode,
-                                   count, m.wall, busy);
-    if (serial != nullptr) {
-        const double speedup = m.wall > 0 ? serial->wall / m.wall : 0;
-        fields["speedup"] = speedup;
-        text += fmt::format(", {:.2f} x as fast as serial", speedup);
-    }
-    wb::emit("count.total", fields, text);
+    if (serial != nullptr) fields["speedup"] = m.wall > 0 ? serial->wall / m.wall : 0;
+    wb::emit("count.total", fields,
+             wb::from_fields(serial == nullptr
+                                 ? "{mode}: two counts to {count} took {seconds:.2f} s; on average {busy_cpus:.2f} "
+                                   "CPUs were busy"
+                                 : "{mode}: two counts to {count} took {seconds:.2f} s; on average {busy_cpus:.2f} "
+                                   "CPUs were busy, {speedup:.2f} x as fast as serial"));
 }
 
 }  // namespace ch16

@@ -18,9 +18,6 @@
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
-#include <fmt/format.h>
-
 #include "wb/chapter.hpp"
 #include "wb/clock.hpp"
 #include "wb/output.hpp"
@@ -45,7 +42,7 @@ void demo_counter_race() {
             counter.fetch_add(1);                // self.counter[0] += 1
             all_incremented.arrive_and_wait();   // sleep(1), made certain
             const int seen = counter.load();
-            wb::emit("counter.print", {{"counter", seen}}, fmt::format("counter = {}", seen));  // print
+            wb::emit("counter.print", {{"counter", seen}}, wb::from_fields("counter = {counter}"));  // print
         }));
         threads.back()->set_name(std::to_string(i));  // MyThread(counter, i): named 1..10
     }
@@ -110,11 +107,12 @@ void demo_lost_updates() {
     auto add_in_lockstep = [&] {
         for (int round = 1; round <= kRounds; ++round) {
             const int read = counter.load();
-            wb::emit("lockstep.read", {{"round", round}, {"read", read}}, fmt::format("round {}: reads {}", round, read));
+            wb::emit("lockstep.read", {{"round", round}, {"read", read}},
+                     wb::from_fields("round {round}: reads {read}"));
             step.arrive_and_wait();  // both have read
             counter.store(read + 1);
             wb::emit("lockstep.write", {{"round", round}, {"wrote", read + 1}},
-                     fmt::format("round {}: writes {}", round, read + 1));
+                     wb::from_fields("round {round}: writes {wrote}"));
             step.arrive_and_wait();  // both have written
         }
     };
@@ -126,7 +124,7 @@ void demo_lost_updates() {
     a.join();
     b.join();
     wb::emit("lockstep.total", {{"counter", counter.load()}, {"increments", 2 * kRounds}},
-             fmt::format("{} increments, counter = {}: every round lost one", 2 * kRounds, counter.load()));
+             wb::from_fields("{increments} increments, counter = {counter}: every round lost one"));
 
     // Then free-running: two threads increment for 0.2 s, no barrier. How many updates are lost
     // is the scheduler's doing: many when the two run at once on two CPUs, and a thread that is
@@ -134,10 +132,10 @@ void demo_lost_updates() {
     constexpr double kSeconds = 0.2;
     const RaceResult race = racy_increments(kSeconds);
     wb::emit("race.total",
-             {{"counter", race.counter}, {"expected", race.increments}, {"lost", race.increments - race.counter},
-              {"seconds", kSeconds}},
-             fmt::format("2 threads for {:g} s: counter = {} after {} increments, {} updates lost", kSeconds,
-                         race.counter, race.increments, race.increments - race.counter));
+             {{"threads", 2}, {"counter", race.counter}, {"expected", race.increments},
+              {"lost", race.increments - race.counter}, {"seconds", kSeconds}},
+             wb::from_fields("{threads} threads for {seconds:g} s: counter = {counter} after {expected} increments, "
+                             "{lost} updates lost"));
 }
 
 // Demo 3 - the lock fixes both (003: lock.acquire() ... lock.release(), then `with lock:`).
@@ -154,7 +152,7 @@ void demo_lock() {
             std::scoped_lock guard(lock);
             counter += 1;
             wb::clock::sleep(0.2);  // the seed's sleep(1), shortened: ten of them run one by one
-            wb::emit("counter.print", {{"counter", counter}}, fmt::format("counter = {}", counter));
+            wb::emit("counter.print", {{"counter", counter}}, wb::from_fields("counter = {counter}"));
         }));
         threads.back()->set_name(std::to_string(i));
     }
@@ -176,8 +174,10 @@ void demo_lock() {
     b.start();
     a.join();
     b.join();
-    wb::emit("locked.total", {{"counter", total}, {"expected", 2 * kPerThread}, {"lost", 2 * kPerThread - total}},
-             fmt::format("with the lock: 2 threads x {} increments: counter = {}", kPerThread, total));
+    wb::emit("locked.total",
+             {{"threads", 2}, {"per_thread", kPerThread}, {"counter", total}, {"expected", 2 * kPerThread},
+              {"lost", 2 * kPerThread - total}},
+             wb::from_fields("with the lock: {threads} threads x {per_thread} increments: counter = {counter}"));
 
     // `with lock` releases on an exception too.
     try {
@@ -187,7 +187,7 @@ void demo_lock() {
         const bool free_again = lock.try_lock();
         if (free_again) lock.unlock();
         wb::emit("with.exception", {{"error", e.what()}, {"lock_free", free_again}},
-                 fmt::format("an exception left the with block ({}); the lock is free again: {}", e.what(), free_again));
+                 wb::from_fields("an exception left the with block ({error}); the lock is free again: {lock_free}"));
     }
 }
 
@@ -197,7 +197,8 @@ void demo_rlock() {
     std::recursive_mutex rlock;  // threading.RLock()
     rlock.lock();
     rlock.lock();  // the same thread again: allowed, depth 2
-    wb::emit("rlock.twice", {{"depth", 2}}, "RLock acquired twice by the same thread: depth 2, no waiting");
+    wb::emit("rlock.twice", {{"depth", 2}},
+             wb::from_fields("RLock acquired twice by the same thread: depth {depth}, no waiting"));
     rlock.unlock();
     bool other_got_it = true;
     {
@@ -209,8 +210,8 @@ void demo_rlock() {
         other.start();
         other.join();
     }
-    wb::emit("rlock.depth1", {{"other_got_it", other_got_it}},
-             fmt::format("after one release (depth 1) another thread tries it: got it = {}", other_got_it));
+    wb::emit("rlock.depth1", {{"depth", 1}, {"other_got_it", other_got_it}},
+             wb::from_fields("after one release (depth {depth}) another thread tries it: got it = {other_got_it}"));
     rlock.unlock();  // depth 0: free
 
     // A plain Lock taken twice by one thread. Python's Lock has no owner (any thread may release
@@ -226,8 +227,8 @@ void demo_rlock() {
     const bool again = lock.try_acquire_for(wb::clock::to_real(kTimeout));
     const double waited = watch.elapsed();
     wb::emit("lock.twice", {{"acquired", again}, {"timeout", kTimeout}, {"waited", waited}},
-             fmt::format("a plain Lock acquired again by the same thread: gave up after {:.2f} s - a deadlock"
-                         " without the timeout", waited));
+             wb::from_fields("a plain Lock acquired again by the same thread: gave up after {waited:.2f} s - a "
+                             "deadlock without the timeout"));
     if (again) lock.release();
     lock.release();
 }
@@ -243,7 +244,7 @@ void demo_insert_read() {
         task1_holds_lock.set();
         for (int i = 0; i < 3; ++i) {
             list1[static_cast<std::size_t>(i)] = i;
-            wb::emit("insert", {{"i", i}}, fmt::format("inserted {}", i));
+            wb::emit("insert", {{"i", i}}, wb::from_fields("inserted {i}"));
             wb::clock::sleep(0.5);
         }
     });  // lock.release() at the closing brace
@@ -251,7 +252,7 @@ void demo_insert_read() {
         std::scoped_lock guard(lock);
         for (int i = 0; i < 3; ++i) {
             const int value = list1[static_cast<std::size_t>(i)];
-            wb::emit("read", {{"i", i}, {"value", value}}, fmt::format("read {}", value));
+            wb::emit("read", {{"i", i}, {"value", value}}, wb::from_fields("read {value}"));
             wb::clock::sleep(0.5);
         }
     });
@@ -264,8 +265,11 @@ void demo_insert_read() {
     t2.start();
     t1.join();
     t2.join();
-    std::string shown = fmt::format("[{}]", fmt::join(list1, ", "));
-    wb::emit("list", {{"list1", list1}}, fmt::format("print(list1): {}", shown));
+    // The list1 field printed as Python prints a list: [0, 1, 2].
+    const wb::Json fields = {{"list1", list1}};
+    std::string shown;
+    for (const auto& v : fields["list1"]) shown += (shown.empty() ? "" : ", ") + v.dump();
+    wb::emit("list", fields, "print(list1): [" + shown + "]");
 }
 
 }  // namespace

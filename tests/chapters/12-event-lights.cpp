@@ -21,6 +21,7 @@
 // So a car whose arrival look lies strictly inside such a red interval met red.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
@@ -137,7 +138,19 @@ TEST_CASE("wait(1) on an unset event times out and returns false; set() wakes a 
         CHECK(f2["is_set"] == true);
         CHECK(waited["func2"]["t"].get<double>() >= set[0]["t"].get<double>());  // woken by main's set()
         CHECK(f2["waited"].get<double>() < f2["timeout"].get<double>());
-        for (const char* f : {"func1", "func2"}) CHECK(waited[f]["pid"] != check::main_pid(r.events));
+        for (const char* f : {"func1", "func2"}) {
+            CHECK(waited[f]["pid"] != check::main_pid(r.events));
+            // The line prints the fields. The README sample masks the measured wait and ratio, so
+            // a wrong figure there is caught here.
+            const auto& fields = waited[f]["fields"];
+            char expected[200];
+            std::snprintf(expected, sizeof expected,
+                          "e.wait(%g) returned %s after %.2f s (%.2f x the timeout); e.is_set() = %s",
+                          fields["timeout"].get<double>(), fields["returned"].get<bool>() ? "true" : "false",
+                          fields["waited"].get<double>(), fields["ratio"].get<double>(),
+                          fields["is_set"].get<bool>() ? "true" : "false");
+            CHECK(waited[f]["text"] == std::string(expected));
+        }
     }
 }
 

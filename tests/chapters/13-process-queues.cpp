@@ -4,6 +4,7 @@
 // The one ratio (get(timeout=5) ending the saver) runs at --time-scale 0.1 (4x that in sanitized
 // builds), so that wake-up latency stays small next to the timeout.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -140,4 +141,16 @@ TEST_CASE("message-passing: both ways count to 400", "[13]") {
     CHECK(queue[0]["fields"]["count"] == 400);
     CHECK(file[0]["fields"]["real_seconds"].get<double>() > 0);
     CHECK(queue[0]["fields"]["real_seconds"].get<double>() > 0);
+    // The bars draw both times on one 30-cell scale: the longer time fills it, the other is no
+    // longer, and each line ends with its own bar.
+    const auto cells = [](const Json& e) {
+        const std::string bar = e["fields"]["bar"];
+        CHECK(bar.size() == 32);
+        const std::string text = e["text"];
+        CHECK(text.substr(text.size() - bar.size()) == bar);
+        return std::count(bar.begin(), bar.end(), '#');
+    };
+    const double file_s = file[0]["fields"]["real_seconds"], queue_s = queue[0]["fields"]["real_seconds"];
+    const auto file_cells = cells(file[0]), queue_cells = cells(queue[0]);
+    CHECK((file_s >= queue_s ? file_cells : queue_cells) == 30);
 }
