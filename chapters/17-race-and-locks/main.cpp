@@ -46,7 +46,10 @@ void demo_counter_race() {
         }));
         threads.back()->set_name(std::to_string(i));  // MyThread(counter, i): named 1..10
     }
-    for (auto& t : threads) t->start();
+    // (If a thread cannot be started, the latch is counted down for it, so the others end.)
+    wb::start_all(threads, [&](std::size_t started) {
+        all_incremented.count_down(static_cast<std::ptrdiff_t>(kThreads - started));
+    });
     for (auto& t : threads) t->join();
     wb::note("Every thread printed 10: by the time any of them printed, all ten had incremented.\n"
              "Whether that matters depends on the program; usually it means a result was read\n"
@@ -88,8 +91,10 @@ RaceResult racy_increments(double seconds) {
         done[me] = mine;
     };
     wb::Thread a(add, std::size_t{0}), b(add, std::size_t{1});
-    a.start();
-    b.start();
+    wb::start_all(std::array{&a, &b}, [&](std::size_t started) {  // one missing: stop the other
+        stop = true;
+        both_counting.count_down(static_cast<std::ptrdiff_t>(2 - started));
+    });
     both_counting.wait();  // both are in their loops: from here on they race
     wb::clock::sleep(seconds);
     stop = true;
@@ -119,8 +124,9 @@ void demo_lost_updates() {
     wb::Thread a(add_in_lockstep), b(add_in_lockstep);
     a.set_name("A");
     b.set_name("B");
-    a.start();
-    b.start();
+    wb::start_all(std::array{&a, &b}, [&](std::size_t started) {  // one missing: A goes on alone
+        for (std::size_t k = started; k < 2; ++k) step.arrive_and_drop();
+    });
     a.join();
     b.join();
     wb::emit("lockstep.total", {{"counter", counter.load()}, {"increments", 2 * kRounds}},

@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
 #include <fstream>
 #include <latch>
 #include <stdexcept>
@@ -284,4 +288,36 @@ TEST_CASE("fork() from a program with live threads: the child sees only itself",
     CHECK(WEXITSTATUS(status) == 1);
     release.set();
     t.join();
+}
+
+TEST_CASE("start_all: a thread that cannot start releases the ones already waiting for it", "[thread]") {
+    // Three threads wait at a latch for each other. The third cannot be started (it was started
+    // already: std::logic_error stands for pthread_create's EAGAIN here). Without the release the
+    // first two would wait forever and so would their destructors' joins.
+    std::latch all_there(3);
+    wb::Thread a([&] { all_there.arrive_and_wait(); }), b([&] { all_there.arrive_and_wait(); });
+    wb::Thread c([] {});
+    c.start();
+    c.join();
+    std::size_t released_with = 99;
+    REQUIRE_THROWS_AS(wb::start_all(std::array{&a, &b, &c},
+                                    [&](std::size_t started) {
+                                        released_with = started;
+                                        all_there.count_down(static_cast<std::ptrdiff_t>(3 - started));
+                                    }),
+                      std::logic_error);
+    CHECK(released_with == 2);
+    CHECK(a.join(wb::clock::safety_timeout(10, std::chrono::seconds(5))));
+    CHECK(b.join(wb::clock::safety_timeout(10, std::chrono::seconds(5))));
+}
+
+TEST_CASE("start_all: when every thread starts, release is not called", "[thread]") {
+    std::vector<std::unique_ptr<wb::Thread>> threads;
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 3; ++i) threads.push_back(std::make_unique<wb::Thread>([&] { ++ran; }));
+    bool released = false;
+    wb::start_all(threads, [&](std::size_t) { released = true; });
+    for (auto& t : threads) t->join();
+    CHECK_FALSE(released);
+    CHECK(ran == 3);
 }

@@ -81,6 +81,7 @@
 
 #include <concepts>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -219,6 +220,30 @@ namespace detail {
 // The chapter driver restarts Thread-N at every demo (as Process-N).
 void reset_thread_numbering() noexcept;
 }  // namespace detail
+
+// Starts several threads that wait for each other (at a std::latch, a std::barrier, a flag).
+// If one of them cannot be started - out of threads: wb::SystemError("pthread_create") - the ones
+// already running would wait for it forever, and their owner's join (or a destructor's) with
+// them. So before the error propagates, release(started) is called with how many did start, to
+// let those finish: count the latch down for the missing ones, drop them from the barrier, set
+// the stop flag. Then the error is rethrown. `threads` is a range of wb::Thread pointers or
+// std::unique_ptr<wb::Thread>s (or of a class derived from it), started in order.
+//
+//     std::latch all_there(10);
+//     wb::start_all(threads, [&](std::size_t started) { all_there.count_down(10 - started); });
+template <typename Threads, typename Release>
+void start_all(Threads&& threads, Release&& release) {
+    std::size_t started = 0;
+    try {
+        for (auto& t : threads) {
+            t->start();
+            ++started;
+        }
+    } catch (...) {
+        release(started);
+        throw;
+    }
+}
 
 // std::jthread(f, args...) for code that uses the standard thread directly (chapters 03 and 12):
 // the same thread, but a failure to create it (EAGAIN: the process or user is out of threads)
